@@ -55,14 +55,15 @@ enum GoldenMessages {
         ("empty_message", TelemetryV1.ReadLatestResponse()),
     ]
 
-    /// Two channels, negative and large deltas, fractional and negative values, quality flags.
+    /// Two channels (one in two series after a long gap), negative deltas, fractional and
+    /// negative values, quality flags.
     static let telemetryBatch = TelemetryV1.TelemetryBatch.with {
         $0.sequence = 42
-        $0.baseTimeMs = 1_767_225_600_000
-        $0.channelIDs = [10_010, 18_446_744_073_709_551_615]
-        $0.sampleCounts = [3, 2]
-        $0.timeDeltasMs = [0, 60_000, 59_987, -5, 4_000_000_000_000]
-        $0.values = [12_345.67, 12_345.81, -0.0, 230.4, 1e-300]
-        $0.qualities = [0, 0, 4, 0, 8]
+        $0.seriesStartMs = [1_767_225_600_000, 1_767_225_600_013, 1_770_000_000_000]
+        $0.channelIDs = [10_010, 18_446_744_073_709_551_615, 10_010]
+        $0.sampleCounts = [3, 2, 1]
+        $0.timeDeltasMs = [0, 60_000, 59_987, 0, -5, 2_147_483_647]
+        $0.values = [12_345.67, 12_345.81, -0.0, 230.4, 1e-300, 99_999.5]
+        $0.qualities = [0, 0, 4, 0, 8, 1]
     }
 }

@@ -74,15 +74,15 @@ struct MalformedInputTests {
 
     @Test("decoded memory is bounded: a message expanding past the limit is rejected")
     func decodedSizeLimit() {
-        // 100,000 one-byte varints expand to 800,000 bytes of int64.
+        // 100,000 one-byte varints (channel ids) expand to 800,000 bytes of uint64.
         let count = 100_000
-        let bytes: [UInt8] = [0x2a] + varint(UInt64(count)) + [UInt8](repeating: 0x02, count: count)
+        let bytes: [UInt8] = [0x1a] + varint(UInt64(count)) + [UInt8](repeating: 0x02, count: count)
         let tight = ProtoLimits(maxMessageSize: 1 << 20, maxDecodedSize: 256 << 10)
         let error = #expect(throws: ProtoError.self) { try TelemetryV1.TelemetryBatch(serializedBytes: bytes, limits: tight) }
         #expect(error?.code == .decodedSizeLimitExceeded)
         #expect(throws: ProtoError.self) { try TelemetryBatchView(serializedBytes: bytes, limits: tight) }
         // The same input decodes under the default limits.
-        #expect((try? TelemetryV1.TelemetryBatch(serializedBytes: bytes))?.timeDeltasMs.count == count)
+        #expect((try? TelemetryV1.TelemetryBatch(serializedBytes: bytes))?.channelIDs.count == count)
     }
 
     @Test("invalid UTF-8 in a string field is rejected")
@@ -100,15 +100,16 @@ struct MalformedInputTests {
             change(&batch)
             return #expect(throws: ProtoError.self) { try TelemetryBatchView(serializedBytes: batch.serializedBytes()) }
         }
-        #expect(reject { $0.sampleCounts = [3] }?.code == .invalidStructure)
-        #expect(reject { $0.sampleCounts = [3, 3] }?.message.contains("more than") == true)
-        #expect(reject { $0.sampleCounts = [2, 2] }?.message.contains("add up to 4") == true)
-        #expect(reject { $0.sampleCounts = [0, 5] }?.message.contains("no samples") == true)
+        #expect(reject { $0.sampleCounts = [3, 3] }?.code == .invalidStructure)
+        #expect(reject { $0.sampleCounts = [3, 3, 3] }?.message.contains("more than") == true)
+        #expect(reject { $0.sampleCounts = [2, 2, 1] }?.message.contains("add up to 5") == true)
+        #expect(reject { $0.sampleCounts = [0, 5, 1] }?.message.contains("no samples") == true)
         #expect(reject { $0.timeDeltasMs.removeLast() }?.message.contains("time deltas") == true)
         #expect(reject { $0.qualities = [1] }?.message.contains("qualities") == true)
-        #expect(reject { $0.timeDeltasMs[4] = .max; $0.timeDeltasMs[3] = 1 }?.message.contains("overflows") == true)
+        #expect(reject { $0.seriesStartMs.removeLast() }?.message.contains("series start times") == true)
+        #expect(reject { $0.seriesStartMs[1] = .min }?.message.contains("outside") == true)
         // The unmodified batch is accepted.
-        #expect(try TelemetryBatchView(serializedBytes: Self.batchBytes).sampleCount == 5)
+        #expect(try TelemetryBatchView(serializedBytes: Self.batchBytes).sampleCount == 6)
     }
 
     private func varint(_ value: UInt64) -> [UInt8] {

@@ -60,6 +60,7 @@ struct RoundTripTests {
         }
         let batch = TelemetryV1.TelemetryBatch(sequence: 9, samples: samples)
         #expect(batch.channelIDs == [7, 3, 11])
+        #expect(batch.seriesStartMs == [1_767_225_600_007, 1_767_225_600_003, 1_767_225_600_011])
         #expect(batch.sampleCounts == [50, 50, 50])
         let view = try TelemetryBatchView(serializedBytes: batch.serializedBytes())
         var seen: [TelemetrySample] = []
@@ -69,5 +70,21 @@ struct RoundTripTests {
         #expect(view.sequence == 9)
         #expect(Array(view.values) == batch.values)
         #expect(Array(view.qualities) == batch.qualities)
+    }
+
+    @Test("a gap too large for a 32-bit delta starts another series of the same channel")
+    func longGap() throws {
+        let samples = [
+            TelemetrySample(channelID: 5, timeMs: 0, value: 1),
+            TelemetrySample(channelID: 5, timeMs: 1 << 40, value: 2),
+            TelemetrySample(channelID: 5, timeMs: (1 << 40) + 1_000, value: 3),
+            TelemetrySample(channelID: 5, timeMs: -(1 << 40), value: 4),
+        ]
+        let batch = TelemetryV1.TelemetryBatch(sequence: 1, samples: samples)
+        #expect(batch.channelIDs == [5, 5, 5])
+        #expect(batch.sampleCounts == [1, 2, 1])
+        var seen: [TelemetrySample] = []
+        try TelemetryBatchView(serializedBytes: batch.serializedBytes()).forEachSample { seen.append($0) }
+        #expect(seen == samples)
     }
 }

@@ -83,7 +83,8 @@ def test_conventions(file_set):
             for fld in m.field:
                 if fld.proto3_optional:
                     problems.append("%s.%s: proto3 optional (protoc-c 1.4 rejects it)" % (m.name, fld.name))
-                if fld.name.endswith("_ms") and fld.type not in (FD.TYPE_INT64, FD.TYPE_UINT64, FD.TYPE_UINT32, FD.TYPE_SINT64):
+                integers = (FD.TYPE_INT64, FD.TYPE_UINT64, FD.TYPE_SINT64, FD.TYPE_UINT32, FD.TYPE_SFIXED32)
+                if fld.name.endswith("_ms") and fld.type not in integers:
                     problems.append("%s.%s: *_ms fields are integer milliseconds" % (m.name, fld.name))
                 if fld.name.endswith("_id") and fld.name != "channel_id" and fld.type == FD.TYPE_STRING:
                     problems.append("%s.%s: ids are UUID bytes or uint64, not strings" % (m.name, fld.name))

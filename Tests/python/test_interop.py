@@ -45,7 +45,9 @@ def test_google_encodes_swift_bytes(name, google_types):
 
 
 def test_packed_columns_are_packed(google_types):
-    """The telemetry batch's columns use packed encoding (one length-delimited field each)."""
-    _, _, swift_bytes = load("telemetry_batch", google_types)
-    # Field 6 (values) with wire type 2: tag 0x32 appears once, followed by 5 * 8 bytes.
-    assert swift_bytes.count(bytes([0x32, 40])) == 1
+    """The telemetry batch's columns use packed encoding: one length-delimited field each."""
+    _, expected, swift_bytes = load("telemetry_batch", google_types)
+    samples = len(expected.values)
+    # Field 5 (time deltas, sfixed32) and field 6 (values, double): tag, length, fixed-width payload.
+    assert swift_bytes.count(bytes([0x2a, 4 * samples])) == 1
+    assert swift_bytes.count(bytes([0x32, 8 * samples])) == 1

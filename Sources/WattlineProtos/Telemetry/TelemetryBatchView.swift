@@ -21,8 +21,8 @@ public struct TelemetrySample: Hashable, Sendable {
 ///
 /// Decoding allocates per batch, never per sample: protobuf-c unpacks into one arena, and the
 /// columns are views into it. The initialiser also checks the batch's structure (column lengths
-/// agree, every series has samples, reconstructed times do not overflow), so a view that exists
-/// is a batch whose samples can be walked without further checks.
+/// agree, every series has samples, series start times within ±2^53 ms so that no reconstructed
+/// time can overflow), so a view that exists is a batch whose samples can be walked safely.
 public final class TelemetryBatchView: @unchecked Sendable {
     // Immutable after init; the arena owns the C structure the columns point into.
     private let arena: ProtoArena
@@ -30,14 +30,14 @@ public final class TelemetryBatchView: @unchecked Sendable {
 
     /// The logger's sequence number of this batch.
     public var sequence: UInt64 { c.pointee.sequence }
-    /// Reference time of the batch, ms since the epoch.
-    public var baseTimeMs: Int64 { c.pointee.base_time_ms }
+    /// Time of each series' reference point, ms since the epoch.
+    public var seriesStartMs: ProtoColumn<Int64> { column(c.pointee.series_start_ms, c.pointee.n_series_start_ms) }
     /// Channel of each series.
     public var channelIDs: ProtoColumn<UInt64> { column(c.pointee.channel_ids, c.pointee.n_channel_ids) }
     /// Number of samples of each series.
     public var sampleCounts: ProtoColumn<UInt32> { column(c.pointee.sample_counts, c.pointee.n_sample_counts) }
     /// Per-sample time deltas, as sent (see `TelemetryBatch`).
-    public var timeDeltasMs: ProtoColumn<Int64> { column(c.pointee.time_deltas_ms, c.pointee.n_time_deltas_ms) }
+    public var timeDeltasMs: ProtoColumn<Int32> { column(c.pointee.time_deltas_ms, c.pointee.n_time_deltas_ms) }
     /// Per-sample values.
     public var values: ProtoColumn<Double> { column(c.pointee.values, c.pointee.n_values) }
     /// Per-sample quality bits; empty when every sample is good.
@@ -100,18 +100,21 @@ public final class TelemetryBatchView: @unchecked Sendable {
             guard count <= samples - start else {
                 throw invalid("sample counts add up to more than the \(samples) samples")
             }
-            var time = batch.base_time_ms
-            for index in start..<(start + count) {
-                let (next, overflow) = time.addingReportingOverflow(batch.time_deltas_ms[index])
-                guard !overflow else { throw invalid("series \(series): time overflows at sample \(index)") }
-                time = next
-            }
             start += count
         }
         guard start == samples else {
             throw invalid("sample counts add up to \(start) but the batch has \(samples) samples")
         }
+        guard batch.n_series_start_ms == batch.n_channel_ids else {
+            throw invalid("\(batch.n_channel_ids) channel ids but \(batch.n_series_start_ms) series start times")
+        }
+        // |start| <= 2^53 and fewer than 2^31 deltas of at most 2^31 each: no running time can overflow.
+        for series in 0..<batch.n_series_start_ms where batch.series_start_ms[series].magnitude > Self.timeBound {
+            throw invalid("series \(series) starts outside +/-2^53 ms")
+        }
     }
+
+    private static let timeBound: UInt64 = 1 << 53
 
     /// Calls `body` for every sample, series by series, with absolute times.
     public func forEachSample(_ body: (TelemetrySample) throws -> Void) rethrows {
@@ -119,9 +122,9 @@ public final class TelemetryBatchView: @unchecked Sendable {
             let batch = c.pointee
             var index = 0
             for series in 0..<batch.n_channel_ids {
-                var time = batch.base_time_ms
+                var time = batch.series_start_ms[series]
                 for _ in 0..<Int(batch.sample_counts[series]) {
-                    time &+= batch.time_deltas_ms[index]  // validated: cannot overflow
+                    time &+= Int64(batch.time_deltas_ms[index])  // validated: cannot overflow
                     try body(TelemetrySample(
                         channelID: batch.channel_ids[series], timeMs: time, value: batch.values[index],
                         quality: batch.n_qualities == 0 ? 0 : batch.qualities[index]))

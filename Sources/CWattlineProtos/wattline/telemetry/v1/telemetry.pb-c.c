@@ -832,15 +832,15 @@ static const ProtobufCFieldDescriptor wattline__telemetry__v1__telemetry_batch__
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "base_time_ms",
+    "series_start_ms",
     2,
-    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_LABEL_REPEATED,
     PROTOBUF_C_TYPE_INT64,
-    0,   /* quantifier_offset */
-    offsetof(Wattline__Telemetry__V1__TelemetryBatch, base_time_ms),
+    offsetof(Wattline__Telemetry__V1__TelemetryBatch, n_series_start_ms),
+    offsetof(Wattline__Telemetry__V1__TelemetryBatch, series_start_ms),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -871,7 +871,7 @@ static const ProtobufCFieldDescriptor wattline__telemetry__v1__telemetry_batch__
     "time_deltas_ms",
     5,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_SINT64,
+    PROTOBUF_C_TYPE_SFIXED32,
     offsetof(Wattline__Telemetry__V1__TelemetryBatch, n_time_deltas_ms),
     offsetof(Wattline__Telemetry__V1__TelemetryBatch, time_deltas_ms),
     NULL,
@@ -905,11 +905,11 @@ static const ProtobufCFieldDescriptor wattline__telemetry__v1__telemetry_batch__
   },
 };
 static const unsigned wattline__telemetry__v1__telemetry_batch__field_indices_by_name[] = {
-  1,   /* field[1] = base_time_ms */
   2,   /* field[2] = channel_ids */
   6,   /* field[6] = qualities */
   3,   /* field[3] = sample_counts */
   0,   /* field[0] = sequence */
+  1,   /* field[1] = series_start_ms */
   4,   /* field[4] = time_deltas_ms */
   5,   /* field[5] = values */
 };
@@ -1332,12 +1332,12 @@ static const ProtobufCFieldDescriptor wattline__telemetry__v1__series_chunk__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "base_time_ms",
+    "start_ms",
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_INT64,
     0,   /* quantifier_offset */
-    offsetof(Wattline__Telemetry__V1__SeriesChunk, base_time_ms),
+    offsetof(Wattline__Telemetry__V1__SeriesChunk, start_ms),
     NULL,
     NULL,
     0,             /* flags */
@@ -1347,7 +1347,7 @@ static const ProtobufCFieldDescriptor wattline__telemetry__v1__series_chunk__fie
     "time_deltas_ms",
     3,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_SINT64,
+    PROTOBUF_C_TYPE_SFIXED32,
     offsetof(Wattline__Telemetry__V1__SeriesChunk, n_time_deltas_ms),
     offsetof(Wattline__Telemetry__V1__SeriesChunk, time_deltas_ms),
     NULL,
@@ -1381,9 +1381,9 @@ static const ProtobufCFieldDescriptor wattline__telemetry__v1__series_chunk__fie
   },
 };
 static const unsigned wattline__telemetry__v1__series_chunk__field_indices_by_name[] = {
-  1,   /* field[1] = base_time_ms */
   0,   /* field[0] = channel_id */
   4,   /* field[4] = qualities */
+  1,   /* field[1] = start_ms */
   2,   /* field[2] = time_deltas_ms */
   3,   /* field[3] = values */
 };

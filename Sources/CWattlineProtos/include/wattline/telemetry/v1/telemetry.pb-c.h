@@ -159,8 +159,10 @@ typedef enum _Wattline__Telemetry__V1__CalendarBucket {
 /*
  * A columnar batch of samples from one logger.
  * Series i covers channel_ids[i] and owns the next sample_counts[i] entries of the sample
- * columns, in order. Within a series, the first time delta is relative to base_time_ms and each
- * further one to the previous sample of the same series, so steady polling encodes as 1-2 bytes.
+ * columns, in order. A sample's time is the previous sample's time of the same series plus its
+ * time delta; the first sample of series i starts from series_start_ms[i]. Deltas are fixed-width
+ * 32-bit so that C encodes and every decoder reads the column with one copy; a gap that does not
+ * fit (over 24.8 days) starts a new series, and a channel may have several series in one batch.
  */
 struct  Wattline__Telemetry__V1__TelemetryBatch
 {
@@ -171,25 +173,27 @@ struct  Wattline__Telemetry__V1__TelemetryBatch
    */
   uint64_t sequence;
   /*
-   * Reference time of the batch, milliseconds since the UNIX epoch.
+   * Reference time of each series, ms since the UNIX epoch (packed); same length as channel_ids;
+   * each within +/-2^53.
    */
-  int64_t base_time_ms;
+  size_t n_series_start_ms;
+  int64_t *series_start_ms;
   /*
    * Channel of each series (packed). Every channel must belong to the logger's site.
    */
   size_t n_channel_ids;
   uint64_t *channel_ids;
   /*
-   * Number of samples in each series (packed); same length as channel_ids; sums to the length of
-   * the sample columns.
+   * Number of samples in each series (packed, each at least 1); same length as channel_ids; sums
+   * to the length of the sample columns.
    */
   size_t n_sample_counts;
   uint32_t *sample_counts;
   /*
-   * Per-sample time deltas in milliseconds (packed, zig-zag): see the message comment.
+   * Per-sample time deltas in milliseconds (packed, fixed-width): see the message comment.
    */
   size_t n_time_deltas_ms;
-  int64_t *time_deltas_ms;
+  int32_t *time_deltas_ms;
   /*
    * Per-sample values (packed IEEE-754 binary64); units are the channel's.
    */
@@ -204,7 +208,7 @@ struct  Wattline__Telemetry__V1__TelemetryBatch
 };
 #define WATTLINE__TELEMETRY__V1__TELEMETRY_BATCH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__telemetry__v1__telemetry_batch__descriptor) \
-    , 0, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 /*
@@ -374,7 +378,7 @@ struct  Wattline__Telemetry__V1__TimeRange
 
 
 /*
- * Raw samples of one channel, in columns.
+ * Raw samples of one channel, in columns; times are coded as in TelemetryBatch.
  */
 struct  Wattline__Telemetry__V1__SeriesChunk
 {
@@ -384,14 +388,15 @@ struct  Wattline__Telemetry__V1__SeriesChunk
    */
   uint64_t channel_id;
   /*
-   * Reference time; the first delta is relative to it, each further one to the previous sample.
+   * Reference time, ms since the epoch; the first delta is relative to it, each further one to
+   * the previous sample. A gap over 2^31 ms starts a new chunk.
    */
-  int64_t base_time_ms;
+  int64_t start_ms;
   /*
-   * Time deltas in milliseconds (packed, zig-zag).
+   * Time deltas in milliseconds (packed, fixed-width).
    */
   size_t n_time_deltas_ms;
-  int64_t *time_deltas_ms;
+  int32_t *time_deltas_ms;
   /*
    * Values (packed).
    */

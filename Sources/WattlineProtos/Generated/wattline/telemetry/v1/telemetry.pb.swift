@@ -178,8 +178,10 @@ extension TelemetryV1 {
     /// A columnar batch of samples from one logger.
     ///
     /// Series i covers channel_ids[i] and owns the next sample_counts[i] entries of the sample
-    /// columns, in order. Within a series, the first time delta is relative to base_time_ms and each
-    /// further one to the previous sample of the same series, so steady polling encodes as 1-2 bytes.
+    /// columns, in order. A sample's time is the previous sample's time of the same series plus its
+    /// time delta; the first sample of series i starts from series_start_ms[i]. Deltas are fixed-width
+    /// 32-bit so that C encodes and every decoder reads the column with one copy; a gap that does not
+    /// fit (over 24.8 days) starts a new series, and a channel may have several series in one batch.
     public struct TelemetryBatch: ProtoMessage, ProtoCBridged {
         public static let protoName = "wattline.telemetry.v1.TelemetryBatch"
         package typealias CStruct = Wattline__Telemetry__V1__TelemetryBatch
@@ -187,15 +189,16 @@ extension TelemetryV1 {
         /// Per-logger sequence number, strictly increasing by one per new batch, starting at 1; a batch
         /// resent after a reconnect keeps its number. The server uses it to store each batch once.
         public var sequence: UInt64 = 0
-        /// Reference time of the batch, milliseconds since the UNIX epoch.
-        public var baseTimeMs: Int64 = 0
+        /// Reference time of each series, ms since the UNIX epoch (packed); same length as channel_ids;
+        /// each within +/-2^53.
+        public var seriesStartMs: [Int64] = []
         /// Channel of each series (packed). Every channel must belong to the logger's site.
         public var channelIDs: [UInt64] = []
-        /// Number of samples in each series (packed); same length as channel_ids; sums to the length of
-        /// the sample columns.
+        /// Number of samples in each series (packed, each at least 1); same length as channel_ids; sums
+        /// to the length of the sample columns.
         public var sampleCounts: [UInt32] = []
-        /// Per-sample time deltas in milliseconds (packed, zig-zag): see the message comment.
-        public var timeDeltasMs: [Int64] = []
+        /// Per-sample time deltas in milliseconds (packed, fixed-width): see the message comment.
+        public var timeDeltasMs: [Int32] = []
         /// Per-sample values (packed IEEE-754 binary64); units are the channel's.
         public var values: [Double] = []
         /// Per-sample QualityFlag bits (packed); empty means every sample is good; otherwise one entry
@@ -214,7 +217,7 @@ extension TelemetryV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.sequence = sequence
-            c.pointee.base_time_ms = baseTimeMs
+            c.pointee.n_series_start_ms = seriesStartMs.count; c.pointee.series_start_ms = arena.array(seriesStartMs)
             c.pointee.n_channel_ids = channelIDs.count; c.pointee.channel_ids = arena.array(channelIDs)
             c.pointee.n_sample_counts = sampleCounts.count; c.pointee.sample_counts = arena.array(sampleCounts)
             c.pointee.n_time_deltas_ms = timeDeltasMs.count; c.pointee.time_deltas_ms = arena.array(timeDeltasMs)
@@ -224,7 +227,7 @@ extension TelemetryV1 {
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             sequence = c.pointee.sequence
-            baseTimeMs = c.pointee.base_time_ms
+            seriesStartMs = ProtoLift.array(c.pointee.series_start_ms, c.pointee.n_series_start_ms)
             channelIDs = ProtoLift.array(c.pointee.channel_ids, c.pointee.n_channel_ids)
             sampleCounts = ProtoLift.array(c.pointee.sample_counts, c.pointee.n_sample_counts)
             timeDeltasMs = ProtoLift.array(c.pointee.time_deltas_ms, c.pointee.n_time_deltas_ms)
@@ -477,17 +480,18 @@ extension TelemetryV1 {
         }
     }
 
-    /// Raw samples of one channel, in columns.
+    /// Raw samples of one channel, in columns; times are coded as in TelemetryBatch.
     public struct SeriesChunk: ProtoMessage, ProtoCBridged {
         public static let protoName = "wattline.telemetry.v1.SeriesChunk"
         package typealias CStruct = Wattline__Telemetry__V1__SeriesChunk
 
         /// The channel.
         public var channelID: UInt64 = 0
-        /// Reference time; the first delta is relative to it, each further one to the previous sample.
-        public var baseTimeMs: Int64 = 0
-        /// Time deltas in milliseconds (packed, zig-zag).
-        public var timeDeltasMs: [Int64] = []
+        /// Reference time, ms since the epoch; the first delta is relative to it, each further one to
+        /// the previous sample. A gap over 2^31 ms starts a new chunk.
+        public var startMs: Int64 = 0
+        /// Time deltas in milliseconds (packed, fixed-width).
+        public var timeDeltasMs: [Int32] = []
         /// Values (packed).
         public var values: [Double] = []
         /// QualityFlag bits (packed); empty means all good.
@@ -505,7 +509,7 @@ extension TelemetryV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.channel_id = channelID
-            c.pointee.base_time_ms = baseTimeMs
+            c.pointee.start_ms = startMs
             c.pointee.n_time_deltas_ms = timeDeltasMs.count; c.pointee.time_deltas_ms = arena.array(timeDeltasMs)
             c.pointee.n_values = values.count; c.pointee.values = arena.array(values)
             c.pointee.n_qualities = qualities.count; c.pointee.qualities = arena.array(qualities)
@@ -513,7 +517,7 @@ extension TelemetryV1 {
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             channelID = c.pointee.channel_id
-            baseTimeMs = c.pointee.base_time_ms
+            startMs = c.pointee.start_ms
             timeDeltasMs = ProtoLift.array(c.pointee.time_deltas_ms, c.pointee.n_time_deltas_ms)
             values = ProtoLift.array(c.pointee.values, c.pointee.n_values)
             qualities = ProtoLift.array(c.pointee.qualities, c.pointee.n_qualities)

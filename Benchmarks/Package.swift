@@ -1,0 +1,24 @@
+// swift-tools-version:6.1
+// Benchmarks live in their own package so that their heavy, comparison-only dependencies
+// (swift-protobuf, later grpc-swift-2) never slow the main build. Run them with Scripts/bench.
+import PackageDescription
+
+let package = Package(
+    name: "wattline-benchmarks",
+    dependencies: [
+        .package(name: "wattline", path: ".."),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", exact: "1.6.1"),
+    ],
+    targets: [
+        // Encode/decode of a 1,000-sample telemetry batch: Wattline (protobuf-c) vs swift-protobuf.
+        .executableTarget(
+            name: "CodecBenchmark",
+            dependencies: [
+                .product(name: "WattlineProtos", package: "wattline"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ]),
+    ],
+    swiftLanguageModes: [.v6]
+)
