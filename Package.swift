@@ -8,6 +8,8 @@ let package = Package(
     name: "wattline",
     products: [
         .library(name: "WattlineProtos", targets: ["WattlineProtos"]),
+        .library(name: "WattlineCrypto", targets: ["WattlineCrypto"]),
+        .library(name: "WattlineStore", targets: ["WattlineStore"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],
@@ -32,12 +34,22 @@ let package = Package(
             name: "WattlineProtos",
             dependencies: ["CWattlineProtos", "CProtobufC"]),
 
-        .executableTarget(name: "WattlineServer", dependencies: ["WattlineProtos"]),
-        .executableTarget(name: "WattlineCLI", dependencies: ["WattlineProtos"]),
+        // Envelope encryption at rest: AES-256-GCM, key wrapping, blind indexes (libcrypto).
+        .target(name: "WattlineCrypto", dependencies: ["COpenSSL"]),
+        // PostgreSQL through libpq: pool, statements, transactions, COPY, tenant scopes, migrations.
+        .target(
+            name: "WattlineStore",
+            dependencies: ["CLibPQ", "WattlineCrypto"],
+            resources: [.copy("Migrations")]),
+
+        .executableTarget(name: "WattlineServer", dependencies: ["WattlineProtos", "WattlineStore"]),
+        .executableTarget(name: "WattlineCLI", dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto"]),
 
         .testTarget(
             name: "WattlineProtosTests",
             dependencies: ["WattlineProtos", "CWattlineProtos", "CProtobufC"]),
+        .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
+        .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),
         .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["COpenSSL", "COpenSSLShim", "CLibPQ", "CProtobufC"]),

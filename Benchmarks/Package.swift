@@ -19,6 +19,8 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]),
+        // AES-256-GCM seal/open throughput on 8 KiB values against `openssl speed` in the same run.
+        .executableTarget(name: "CryptoBenchmark", dependencies: [.product(name: "WattlineCrypto", package: "wattline")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,139 @@
+// AES-256-GCM throughput of WattlineCrypto on 8 KiB values, against `openssl speed` in the same run.
+//
+//   CryptoBenchmark [--seconds S] [--rounds N] [--size BYTES]
+//
+// Each measurement runs for about S seconds (default 1), split into N rounds (default 7), and
+// reports the median round. `openssl speed -evp aes-256-gcm` times bare EVP_EncryptUpdate on one
+// context, so the ratio charges our per-value costs (fresh random nonce, associated data, tag,
+// framing) against OpenSSL's pure bulk rate. Target: ours/openssl ≥ 0.9 for the context path.
+import Foundation
+import WattlineCrypto
+
+var seconds = 1.0
+var rounds = 7
+var size = 8192
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--seconds": seconds = Double(arguments.popFirst() ?? "") ?? seconds
+    case "--rounds": rounds = Int(arguments.popFirst() ?? "") ?? rounds
+    case "--size": size = Int(arguments.popFirst() ?? "") ?? size
+    default: fatalError("usage: CryptoBenchmark [--seconds S] [--rounds N] [--size BYTES]")
+    }
+}
+
+/// Keeps the optimiser from discarding work whose result is otherwise unused.
+@inline(never)
+func blackHole<T>(_ value: T) {
+    withExtendedLifetime(value) {}
+}
+
+func elapsedSeconds(_ body: () -> Void) -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    body()
+    let elapsed = clock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+/// Median throughput in MB/s (10^6 bytes/s, as `openssl speed` counts) of `body`, which
+/// processes `bytesPerCall` plaintext bytes per call.
+@MainActor
+func throughput(_ name: String, bytesPerCall: Int, _ body: () -> Void) -> Double {
+    var calibration = 0
+    let warmUp = elapsedSeconds { while calibration < 1_000 { body(); calibration += 1 } }
+    let iterations = max(1, Int(Double(calibration) * seconds / Double(rounds) / warmUp))
+    var rates: [Double] = []
+    for _ in 0..<rounds {
+        let time = elapsedSeconds { for _ in 0..<iterations { body() } }
+        rates.append(Double(iterations * bytesPerCall) / time / 1e6)
+    }
+    rates.sort()
+    let median = rates[rounds / 2]
+    print(name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%10.1f MB/s", median))
+    return median
+}
+
+/// `openssl speed -evp aes-256-gcm` for `size`-byte blocks in MB/s, or nil if it cannot be run.
+func opensslSpeed(size: Int) -> (megabytesPerSecond: Double, version: String)? {
+    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        .map { "\($0)/openssl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    guard let path else { return nil }
+    func run(_ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self)
+    }
+    guard let output = run(["speed", "-evp", "aes-256-gcm", "-bytes", String(size), "-seconds", "2"]) else { return nil }
+    // e.g. "AES-256-GCM    4166501.87k" — in 1000s of bytes per second.
+    for line in output.split(separator: "\n") where line.lowercased().hasPrefix("aes-256-gcm") {
+        guard let field = line.split(separator: " ").last, field.hasSuffix("k"), let thousands = Double(field.dropLast())
+        else { continue }
+        let version = run(["version"])?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        return (thousands / 1000, version)
+    }
+    return nil
+}
+
+let key = try SecretKey.random()
+let associatedData = try AssociatedData(
+    tenant: Array(repeating: 0x42, count: 16), table: "telemetry_batches", column: "payload", row: Array(repeating: 7, count: 8)
+).bytes
+let plaintext = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
+let context = try AEAD.Context(key: key)
+var sealedBuffer = [UInt8](repeating: 0, count: AEAD.sealedByteCount(plaintextByteCount: size))
+var openedBuffer = [UInt8](repeating: 0, count: size)
+let sealed = try AEAD.seal(plaintext, key: key, associatedData: associatedData)
+
+print("AES-256-GCM, \(size)-byte values, median of \(rounds) rounds over ~\(seconds) s each")
+var results: [(name: String, megabytesPerSecond: Double)] = []
+plaintext.withUnsafeBytes { input in
+    associatedData.withUnsafeBytes { ad in
+        sealed.withUnsafeBytes { sealedInput in
+            sealedBuffer.withUnsafeMutableBytes { sealOutput in
+                openedBuffer.withUnsafeMutableBytes { openOutput in
+                    results.append(("context_seal", throughput("seal (AEAD.Context, into buffer)", bytesPerCall: size) {
+                        blackHole(try! context.seal(input, associatedData: ad, into: sealOutput))
+                    }))
+                    results.append(("context_open", throughput("open (AEAD.Context, into buffer)", bytesPerCall: size) {
+                        blackHole(try! context.open(sealedInput, associatedData: ad, into: openOutput))
+                    }))
+                }
+            }
+        }
+    }
+}
+results.append(("static_seal", throughput("seal (AEAD.seal -> [UInt8], per-call setup)", bytesPerCall: size) {
+    blackHole(try! AEAD.seal(plaintext, key: key, associatedData: associatedData))
+}))
+results.append(("static_open", throughput("open (AEAD.open -> [UInt8], per-call setup)", bytesPerCall: size) {
+    blackHole(try! AEAD.open(sealed, key: key, associatedData: associatedData))
+}))
+let reopened = try AEAD.open(sealed, key: key, associatedData: associatedData)
+precondition(reopened == plaintext, "round trip failed")
+
+var summary: [String: Any] = ["benchmark": "crypto_aes256gcm", "bytes": size]
+for result in results { summary["\(result.name)_mb_per_s"] = (result.megabytesPerSecond * 10).rounded() / 10 }
+if let openssl = opensslSpeed(size: size) {
+    let ratio = { (name: String) in results.first { $0.name == name }!.megabytesPerSecond / openssl.megabytesPerSecond }
+    print("openssl speed -evp aes-256-gcm".padding(toLength: 44, withPad: " ", startingAt: 0)
+        + String(format: "%10.1f MB/s  (%@)", openssl.megabytesPerSecond, openssl.version))
+    print(String(format: "ours/openssl: seal %.2f, open %.2f (context); seal %.2f, open %.2f (static); target >= 0.90",
+                 ratio("context_seal"), ratio("context_open"), ratio("static_seal"), ratio("static_open")))
+    summary["openssl_mb_per_s"] = (openssl.megabytesPerSecond * 10).rounded() / 10
+    summary["openssl_version"] = openssl.version
+    for name in ["context_seal", "context_open", "static_seal", "static_open"] {
+        summary["ratio_\(name)"] = (ratio(name) * 1000).rounded() / 1000
+    }
+    summary["meets_target"] = ratio("context_seal") >= 0.9 && ratio("context_open") >= 0.9
+} else {
+    print("openssl not found on PATH or its output was not understood; no ratio")
+}
+print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))

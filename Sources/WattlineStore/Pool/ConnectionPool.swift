@@ -1,0 +1,165 @@
+import Foundation
+
+/// A bounded pool of libpq connections, each owned by a dedicated thread.
+///
+/// libpq blocks, so callers never touch a connection directly: `run` sends a closure to a free
+/// worker thread and suspends the calling task until it returns. Event-loop threads and the Swift
+/// concurrency pool are never blocked. At most `maxWaiting` jobs queue; past that, and past
+/// `acquireTimeout` in the queue, jobs fail with `.poolExhausted` so load sheds instead of piling up.
+/// A worker whose connection broke reconnects on its next job with exponential backoff; while
+/// the database is down, jobs fail fast with retryable errors and the pool recovers by itself.
+public final class ConnectionPool: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var conninfo: String
+        public var size: Int
+        public var maxWaiting: Int
+        public var acquireTimeout: Duration
+        /// SQL run once on every new connection (for example `SET statement_timeout = 5000`).
+        public var onConnect: [String]
+
+        public init(conninfo: String, size: Int = 4, maxWaiting: Int = 1_024,
+                    acquireTimeout: Duration = .seconds(10), onConnect: [String] = []) {
+            self.conninfo = conninfo
+            self.size = size
+            self.maxWaiting = maxWaiting
+            self.acquireTimeout = acquireTimeout
+            self.onConnect = onConnect
+        }
+    }
+
+    private struct Job {
+        let enqueued: ContinuousClock.Instant
+        let work: (PGConnection?, PGError?) -> Void
+    }
+
+    private let configuration: Configuration
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var queueHead = 0
+    private var closed = false
+    private var threads: [Thread] = []
+    private var running = 0
+
+    public init(_ configuration: Configuration) {
+        precondition(configuration.size > 0, "a pool needs at least one connection")
+        self.configuration = configuration
+        for index in 0..<configuration.size {
+            let thread = Thread { [unowned self] in self.workerLoop() }
+            thread.name = "wattline-pg-\(index)"
+            thread.stackSize = 1 << 20
+            threads.append(thread)
+            running += 1
+            thread.start()
+        }
+    }
+
+    deinit { shutdown() }
+
+    /// Runs `body` with a connection on a pool thread.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = Job(enqueued: .now) { connection, failure in
+                guard let connection else {
+                    continuation.resume(throwing: failure ?? PGError(.unavailable, "no connection"))
+                    return
+                }
+                continuation.resume(with: Result { try body(connection) })
+            }
+            condition.lock()
+            defer { condition.unlock() }
+            guard !closed else {
+                continuation.resume(throwing: PGError(.unavailable, "the connection pool is shut down"))
+                return
+            }
+            guard queue.count - queueHead < configuration.maxWaiting else {
+                continuation.resume(throwing: PGError(.poolExhausted, "\(configuration.maxWaiting) database jobs already waiting"))
+                return
+            }
+            queue.append(job)
+            condition.signal()
+        }
+    }
+
+    /// Stops the workers after the jobs already queued; later `run` calls fail.
+    public func shutdown() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func nextJob() -> Job? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queueHead == queue.count {
+            if closed { return nil }
+            condition.wait()
+        }
+        let job = queue[queueHead]
+        queueHead += 1
+        if queueHead > 1_024, queueHead * 2 > queue.count {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+        return job
+    }
+
+    private func workerLoop() {
+        var connection: PGConnection?
+        var backoff = Backoff()
+        while let job = nextJob() {
+            if ContinuousClock.now - job.enqueued > configuration.acquireTimeout {
+                job.work(nil, PGError(.poolExhausted, "waited more than \(configuration.acquireTimeout) for a database connection"))
+                continue
+            }
+            if let current = connection, !current.isHealthy { connection = nil }
+            if connection == nil {
+                if let wait = backoff.remaining() {
+                    job.work(nil, PGError(.unavailable, "database unavailable; next connection attempt in \(wait)"))
+                    continue
+                }
+                do {
+                    let fresh = try PGConnection(conninfo: configuration.conninfo)
+                    for sql in configuration.onConnect { try fresh.execute(sql) }
+                    connection = fresh
+                    backoff.reset()
+                } catch {
+                    backoff.failed()
+                    job.work(nil, error)
+                    continue
+                }
+            }
+            job.work(connection, nil)
+        }
+        connection = nil
+        condition.lock()
+        running -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Exponential backoff with jitter between reconnection attempts: 50 ms doubling to 5 s.
+struct Backoff {
+    private var failures = 0
+    private var notBefore: ContinuousClock.Instant?
+
+    mutating func failed() {
+        failures += 1
+        let base = min(50.0 * pow(2.0, Double(failures - 1)), 5_000.0)
+        let jittered = base * Double.random(in: 0.5...1.0)
+        notBefore = .now + .milliseconds(Int(jittered))
+    }
+
+    mutating func reset() {
+        failures = 0
+        notBefore = nil
+    }
+
+    /// Time left before the next attempt is allowed, or nil when one may be made now.
+    func remaining() -> Duration? {
+        guard let notBefore, notBefore > .now else { return nil }
+        return notBefore - .now
+    }
+}

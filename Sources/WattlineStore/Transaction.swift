@@ -1,0 +1,83 @@
+/// Isolation levels a transaction can ask for.
+public enum IsolationLevel: String, Sendable {
+    case readCommitted = "READ COMMITTED"
+    case repeatableRead = "REPEATABLE READ"
+    case serializable = "SERIALIZABLE"
+}
+
+/// A transaction scoped to one tenant: the only way the server reads or writes tenant data.
+///
+/// It exists only inside `Store.transaction(tenant:)`, which sets `wattline.tenant_id` with
+/// `SET LOCAL` before handing it out, so every statement it runs is filtered by the tables'
+/// row-level security policies, whatever the SQL says. Not `Sendable`: it lives on the pool
+/// thread that runs the transaction.
+public struct TenantTransaction: ~Copyable {
+    public let tenant: TenantID
+    let connection: PGConnection
+
+    /// Runs one statement with binary parameters.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
+        try connection.query(sql, parameters)
+    }
+
+    /// Bulk-writes rows into `table` (schema-qualified) with binary COPY.
+    ///
+    /// PostgreSQL refuses `COPY FROM` into tables under row-level security, so rows are copied
+    /// into a transaction-local temporary table of the same shape and moved with one
+    /// `INSERT … SELECT`, where the policies check every row's tenant.
+    @discardableResult
+    public func copyIn(_ table: String, columns: [String], _ write: (inout BinaryCopyWriter) throws -> Void) throws -> Int {
+        let staging = "wl_copy_" + table.map { $0.isLetter || $0.isNumber ? $0 : "_" }
+        let list = columns.joined(separator: ", ")
+        try connection.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS \(staging) (LIKE \(table) INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            TRUNCATE \(staging)
+            """)
+        try connection.copyIn(staging, columns: columns, write)
+        return try connection.query("INSERT INTO \(table) (\(list)) SELECT \(list) FROM \(staging)").affectedRows
+    }
+}
+
+/// A transaction with no tenant scope, for data that belongs to no tenant (published consent
+/// policies, migrations' bookkeeping). Tenant tables answer it with no rows.
+public struct PlatformTransaction: ~Copyable {
+    let connection: PGConnection
+
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
+        try connection.query(sql, parameters)
+    }
+}
+
+extension PGConnection {
+    /// Runs `body` between BEGIN and COMMIT, rolling back on any error, and runs it again (up to
+    /// `attempts` times) when PostgreSQL reports a serialization failure or deadlock.
+    func inTransaction<T>(
+        isolation: IsolationLevel, timeout: Duration?, attempts: Int, setup: [(String, [PGValue])],
+        _ body: () throws -> T
+    ) throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                try execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+                if let timeout {
+                    let ms = max(1, timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+                    try execute("SET LOCAL statement_timeout = \(ms)")
+                }
+                for (sql, parameters) in setup { try query(sql, parameters) }
+                let value = try body()
+                try execute("COMMIT")
+                return value
+            } catch {
+                if isHealthy { try? execute("ROLLBACK") }
+                if let failure = error as? PGError, failure.code == .serializationFailure || failure.code == .deadlock,
+                   attempt < attempts, isHealthy {
+                    attempt += 1
+                    continue
+                }
+                throw error
+            }
+        }
+    }
+}
