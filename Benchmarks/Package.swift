@@ -21,6 +21,12 @@ let package = Package(
             ]),
         // AES-256-GCM seal/open throughput on 8 KiB values against `openssl speed` in the same run.
         .executableTarget(name: "CryptoBenchmark", dependencies: [.product(name: "WattlineCrypto", package: "wattline")]),
+        // libpq itself, for the raw baseline of the store benchmark.
+        .systemLibrary(name: "CLibPQRaw", pkgConfig: "libpq"),
+        // Binary COPY through the store vs `psql \copy`; a prepared query through the pool vs raw libpq.
+        .executableTarget(
+            name: "StoreBenchmark",
+            dependencies: [.product(name: "WattlineStore", package: "wattline"), "CLibPQRaw"]),
     ],
     swiftLanguageModes: [.v6]
 )

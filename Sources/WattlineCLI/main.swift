@@ -1,52 +1,79 @@
 // wattline: the administrator's and developer's command line.
 //
-//   wattline proto types                 lists every message type of the contracts
-//   wattline proto decode TYPE < FILE    decodes one message from standard input and prints it
+//   wattline proto types                         every message type of the contracts
+//   wattline proto decode TYPE < FILE            decodes one message from standard input
+//   wattline dev-db start|stop|status|url        the embedded development cluster (.wattline/pg)
+//   wattline migrate [--database-url URL]        applies migrations (default: the dev cluster)
+//   wattline keys rotate-master --from FILE --to FILE [--database-url URL]
+//                                                re-wraps every data key under a new master key
+import Foundation
+import WattlineCrypto
 import WattlineProtos
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import WattlineStore
 
 func usage() -> Never {
     print("""
         usage: wattline proto types
                wattline proto decode <wattline.area.v1.Message> < message.bin
+               wattline dev-db start|stop|status|url
+               wattline migrate [--database-url URL]
+               wattline keys rotate-master --from OLD_KEY_FILE --to NEW_KEY_FILE [--database-url URL]
+        Without --database-url, commands use the embedded development cluster under ./.wattline
+        (WATTLINE_ADMIN_DATABASE_URL overrides it).
         """)
     exit(2)
 }
 
-func readStandardInput(limit: Int) -> [UInt8] {
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while bytes.count <= limit {
-        let count = read(0, &chunk, chunk.count)
-        if count <= 0 { break }
-        bytes += chunk[0..<count]
-    }
-    return bytes
+/// `--name value` options after the command words.
+func option(_ name: String, in arguments: [String]) -> String? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-switch arguments.first {
-case "proto":
-    switch arguments.dropFirst().first {
-    case "types":
+let dev = DevDatabase(projectRoot: FileManager.default.currentDirectoryPath)
+
+/// The administrative connection: the flag, the environment, or the dev cluster (started if needed).
+func adminConninfo() throws -> String {
+    if let url = option("--database-url", in: arguments) ?? ProcessInfo.processInfo.environment["WATTLINE_ADMIN_DATABASE_URL"] {
+        return url
+    }
+    try dev.cluster.start()
+    try dev.createDatabase()
+    return dev.adminConninfo
+}
+
+do {
+    switch (arguments.first, arguments.dropFirst().first) {
+    case ("proto", "types"):
         for name in ProtoRegistry.messages.keys.sorted() { print(name) }
-    case "decode":
+    case ("proto", "decode"):
         guard arguments.count == 3, let type = ProtoRegistry.messages[arguments[2]] else { usage() }
-        let limits = ProtoLimits.default
-        let input = readStandardInput(limit: limits.maxMessageSize)
-        do {
-            let message = try type.init(serializedBytes: input, limits: limits)
-            print(message)
-        } catch {
-            print("wattline: \(error)")
-            exit(1)
-        }
+        let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        print(try type.init(serializedBytes: input, limits: .default))
+    case ("dev-db", "start"):
+        try dev.cluster.start()
+        try dev.createDatabase()
+        print("embedded PostgreSQL running: \(dev.adminConninfo)")
+    case ("dev-db", "stop"):
+        try dev.cluster.stop()
+    case ("dev-db", "status"):
+        print(try dev.cluster.isRunning() ? "running: \(dev.cluster.directory)" : "not running")
+    case ("dev-db", "url"):
+        print("admin:  \(dev.adminConninfo)\napp:    \(dev.appConninfo)\nims:    \(dev.imsConninfo)")
+    case ("migrate", _):
+        let applied = try Migrator.migrate(conninfo: try adminConninfo())
+        print(applied.isEmpty ? "schema up to date" : "applied: \(applied.joined(separator: ", "))")
+    case ("keys", "rotate-master"):
+        guard let from = option("--from", in: arguments), let to = option("--to", in: arguments) else { usage() }
+        let old = try MasterKey(MasterKeyFile.load(path: from))
+        let new = try MasterKey(MasterKeyFile.load(path: to))
+        let count = try TenantKeyring.rotateMaster(adminConninfo: try adminConninfo(), from: old, to: new)
+        print("re-wrapped \(count) data keys from master key \(old.id) to \(new.id); point the servers at the new key file")
     default:
         usage()
     }
-default:
-    usage()
+} catch {
+    print("wattline: \(error)")
+    exit(1)
 }

@@ -26,6 +26,11 @@ public struct DevDatabase: Sendable {
         return try Migrator.migrate(conninfo: adminConninfo)
     }
 
+    /// Creates the database if it does not exist yet (the cluster must be running).
+    public func createDatabase() throws {
+        try createDatabaseIfMissing(database)
+    }
+
     func createDatabaseIfMissing(_ name: String, template: String? = nil) throws {
         let admin = try PGConnection(conninfo: cluster.conninfo(database: "postgres"))
         let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)]).count > 0

@@ -33,6 +33,8 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     private let configuration: Configuration
+    /// Number of connections (and threads).
+    public var size: Int { configuration.size }
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var queueHead = 0

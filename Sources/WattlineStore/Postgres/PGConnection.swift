@@ -84,9 +84,7 @@ public final class PGConnection {
             throw PGError(.sql, "COPY did not start")
         }
         var writer = BinaryCopyWriter(columnCount: columns.count) { [connection] chunk throws(PGError) in
-            let status = chunk.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(connection, $0.baseAddress, Int32($0.count)) }
-            }
+            let status = PQputCopyData(connection, chunk.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(chunk.count))
             guard status == 1 else { throw PGError(.connectionLost, "COPY data: \(Self.trimmed(PQerrorMessage(connection)))") }
         }
         do {

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// wattline-server's settings, from flags and `WATTLINE_*` environment variables (flags win).
+struct ServerConfiguration {
+    /// Development mode: the embedded PostgreSQL cluster and key file under `.wattline/`.
+    var dev = false
+    /// The server role's connection string (WATTLINE_DATABASE_URL); nil in development mode.
+    var databaseURL: String?
+    /// A role allowed to migrate (WATTLINE_ADMIN_DATABASE_URL); migrations are skipped without it.
+    var adminDatabaseURL: String?
+    /// Run migrations at start (WATTLINE_MIGRATE, default true).
+    var migrate = true
+    /// The master key-encryption key file (WATTLINE_MASTER_KEY_FILE; or WATTLINE_MASTER_KEY in hex).
+    var masterKeyFile: String?
+    /// Where development state lives.
+    var stateDirectory = ".wattline"
+
+    static let usage = """
+        usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
+                               [--master-key-file PATH] [--no-migrate]
+        environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
+                     WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false
+        """
+
+    init(arguments: [String], environment: [String: String]) throws {
+        databaseURL = environment["WATTLINE_DATABASE_URL"]
+        adminDatabaseURL = environment["WATTLINE_ADMIN_DATABASE_URL"]
+        masterKeyFile = environment["WATTLINE_MASTER_KEY_FILE"]
+        if let value = environment["WATTLINE_MIGRATE"] { migrate = !["0", "false", "no"].contains(value.lowercased()) }
+        var remaining = arguments[...]
+        func value(for flag: String) throws -> String {
+            guard let value = remaining.popFirst() else { throw ConfigurationError("\(flag) needs a value") }
+            return value
+        }
+        while let argument = remaining.popFirst() {
+            switch argument {
+            case "--dev": dev = true
+            case "--database-url": databaseURL = try value(for: argument)
+            case "--admin-database-url": adminDatabaseURL = try value(for: argument)
+            case "--master-key-file": masterKeyFile = try value(for: argument)
+            case "--no-migrate": migrate = false
+            case "--help", "-h": throw ConfigurationError(Self.usage)
+            default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")
+            }
+        }
+        if !dev, databaseURL == nil {
+            throw ConfigurationError("set WATTLINE_DATABASE_URL (or --database-url), or run with --dev for the embedded database")
+        }
+    }
+}
+
+struct ConfigurationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
