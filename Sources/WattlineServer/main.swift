@@ -29,19 +29,24 @@ do {
         exit(1)
     }
 
+    let environmentKey = ProcessInfo.processInfo.environment["WATTLINE_MASTER_KEY"]
     var appURL = configuration.databaseURL
     var adminURL = configuration.adminDatabaseURL
     var keyFile = configuration.masterKeyFile
-    if configuration.dev {
+    if configuration.dev, configuration.databaseURL != nil {
+        log("development mode with WATTLINE_DATABASE_URL set: no embedded database is started")
+        keyFile = keyFile ?? FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/keys/master.key"
+        if environmentKey == nil, let keyFile { _ = try MasterKeyFile.createIfMissing(path: keyFile) }
+    } else if configuration.dev {
         let root = FileManager.default.currentDirectoryPath
         let dev = DevDatabase(projectRoot: root)
         log("development mode: embedded PostgreSQL in \(dev.cluster.directory)")
         try dev.cluster.start()
         appURL = appURL ?? dev.appConninfo
         adminURL = adminURL ?? dev.adminConninfo
-        if configuration.databaseURL == nil { try dev.createDatabase() }
+        try dev.createDatabase()
         keyFile = keyFile ?? root + "/" + configuration.stateDirectory + "/keys/master.key"
-        if ProcessInfo.processInfo.environment["WATTLINE_MASTER_KEY"] == nil, let keyFile {
+        if environmentKey == nil, let keyFile {
             _ = try MasterKeyFile.createIfMissing(path: keyFile)
         }
     }
@@ -52,7 +57,7 @@ do {
         log("migrations skipped (no admin database URL, or WATTLINE_MIGRATE=false)")
     }
     let environment = ProcessInfo.processInfo.environment
-    guard keyFile != nil || environment["WATTLINE_MASTER_KEY"] != nil else {
+    guard keyFile != nil || environmentKey != nil else {
         throw ConfigurationError("set WATTLINE_MASTER_KEY_FILE or WATTLINE_MASTER_KEY: customer data is encrypted at rest")
     }
     let master = try MasterKey.load(path: keyFile ?? "", environment: environment)
