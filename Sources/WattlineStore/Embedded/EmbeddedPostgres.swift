@@ -14,9 +14,23 @@ public struct EmbeddedPostgres: Sendable {
     public var socketDirectory: String { directory + "/run" }
     public var logFile: String { directory + "/postgres.log" }
 
+    /// - Parameter directory: where the cluster lives. When running as root and the `postgres`
+    ///   user cannot reach that folder (a checkout under `/root`, say), the cluster lives in
+    ///   `/var/tmp/wattline-pg-<hash of directory>` instead, and `directory` says so.
     public init(directory: String, port: Int = 54329) {
-        self.directory = directory
+        self.directory = Self.reachableDirectory(for: directory)
         self.port = port
+    }
+
+    private static func reachableDirectory(for directory: String) -> String {
+        guard getuid() == 0 else { return directory }
+        let parent = (directory as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        if (try? Command.run("/sbin/runuser", ["-u", "postgres", "--", "/usr/bin/test", "-x", parent])) != nil {
+            return directory
+        }
+        let hash = directory.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        return "/var/tmp/wattline-pg-" + String(hash, radix: 16)
     }
 
     /// A libpq connection string for `user` on `database`.
