@@ -13,6 +13,9 @@ let package = Package(
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
     targets: [
         // System libraries, found through pkg-config.
         .systemLibrary(
@@ -34,6 +37,11 @@ let package = Package(
             name: "WattlineProtos",
             dependencies: ["CWattlineProtos", "CProtobufC"]),
 
+        // The wire protocol's frames (docs/protocol.md): NIOCore buffers only, no I/O, no TLS.
+        .target(
+            name: "WattlineWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), "WattlineProtos"]),
+
         // Envelope encryption at rest: AES-256-GCM, key wrapping, blind indexes (libcrypto).
         .target(name: "WattlineCrypto", dependencies: ["COpenSSL"]),
         // PostgreSQL through libpq: pool, statements, transactions, COPY, tenant scopes, migrations.
@@ -48,6 +56,9 @@ let package = Package(
         .testTarget(
             name: "WattlineProtosTests",
             dependencies: ["WattlineProtos", "CWattlineProtos", "CProtobufC"]),
+        .testTarget(
+            name: "WattlineWireTests",
+            dependencies: ["WattlineWire", "WattlineProtos", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
         .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),
         .testTarget(
