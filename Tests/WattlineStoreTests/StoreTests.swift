@@ -150,3 +150,30 @@ struct StoreTests {
         #expect(outcomes.contains(nil))
     }
 }
+
+@Suite("Connection pool as task executor")
+struct PoolExecutorTests {
+    @Test("code running on the pool's executor makes its database calls without changing thread")
+    func inline() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let pool = ConnectionPool(.init(conninfo: database.appConninfo, size: 2))
+        defer { pool.shutdown() }
+        let sameThread = try await withTaskExecutorPreference(pool) {
+            var same = 0
+            for value in 0..<50 {
+                let before = pthread_self()
+                let (result, inside) = try await pool.run { connection in
+                    (try connection.query("SELECT $1::int8", [.int64(Int64(value))])[0].int64(0), pthread_self())
+                }
+                #expect(result == Int64(value))
+                if pthread_equal(before, inside) != 0 { same += 1 }
+            }
+            return same
+        }
+        #expect(sameThread == 50)
+        // From ordinary tasks the same pool still works through hand-offs.
+        let value = try await pool.run { try $0.query("SELECT 7::int8")[0].int64(0) }
+        #expect(value == 7)
+    }
+}

@@ -8,6 +8,10 @@ import Foundation
 /// `acquireTimeout` in the queue, jobs fail with `.poolExhausted` so load sheds instead of piling up.
 /// A worker whose connection broke reconnects on its next job with exponential backoff; while
 /// the database is down, jobs fail fast with retryable errors and the pool recovers by itself.
+///
+/// The pool is also a `TaskExecutor`. Code that makes many database calls in a row can run on it
+/// (`withTaskExecutorPreference(pool) { … }`): its `run` calls then execute on the worker thread
+/// the task is already on, with no hand-off between threads (two thread wake-ups saved per call).
 public final class ConnectionPool: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var conninfo: String
@@ -27,9 +31,11 @@ public final class ConnectionPool: @unchecked Sendable {
         }
     }
 
-    private struct Job {
-        let enqueued: ContinuousClock.Instant
-        let work: (PGConnection?, PGError?) -> Void
+    private enum Job {
+        /// A closure that needs a connection (or learns why there is none).
+        case database(enqueued: ContinuousClock.Instant, work: (PGConnection?, PGError?) -> Void)
+        /// A partial task of code running on this pool as its task executor.
+        case task(UnownedJob)
     }
 
     private let configuration: Configuration
@@ -39,7 +45,6 @@ public final class ConnectionPool: @unchecked Sendable {
     private var queue: [Job] = []
     private var queueHead = 0
     private var closed = false
-    private var threads: [Thread] = []
     private var running = 0
 
     public init(_ configuration: Configuration) {
@@ -49,7 +54,6 @@ public final class ConnectionPool: @unchecked Sendable {
             let thread = Thread { [unowned self] in self.workerLoop() }
             thread.name = "wattline-pg-\(index)"
             thread.stackSize = 1 << 20
-            threads.append(thread)
             running += 1
             thread.start()
         }
@@ -57,10 +61,13 @@ public final class ConnectionPool: @unchecked Sendable {
 
     deinit { shutdown() }
 
-    /// Runs `body` with a connection on a pool thread.
+    /// Runs `body` with a connection on a pool thread (inline when the task already runs on one).
     public func run<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = Job(enqueued: .now) { connection, failure in
+        if let worker = PoolWorker.current, worker.pool === self {
+            return try worker.withConnection(configuration, body)
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let work: (PGConnection?, PGError?) -> Void = { connection, failure in
                 guard let connection else {
                     continuation.resume(throwing: failure ?? PGError(.unavailable, "no connection"))
                     return
@@ -77,7 +84,7 @@ public final class ConnectionPool: @unchecked Sendable {
                 continuation.resume(throwing: PGError(.poolExhausted, "\(configuration.maxWaiting) database jobs already waiting"))
                 return
             }
-            queue.append(job)
+            queue.append(.database(enqueued: .now, work: work))
             condition.signal()
         }
     }
@@ -108,38 +115,92 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     private func workerLoop() {
-        var connection: PGConnection?
-        var backoff = Backoff()
+        let worker = PoolWorker(pool: self)
+        PoolWorker.current = worker
         while let job = nextJob() {
-            if ContinuousClock.now - job.enqueued > configuration.acquireTimeout {
-                job.work(nil, PGError(.poolExhausted, "waited more than \(configuration.acquireTimeout) for a database connection"))
-                continue
-            }
-            if let current = connection, !current.isHealthy { connection = nil }
-            if connection == nil {
-                if let wait = backoff.remaining() {
-                    job.work(nil, PGError(.unavailable, "database unavailable; next connection attempt in \(wait)"))
+            switch job {
+            case .task(let task):
+                task.runSynchronously(on: asUnownedTaskExecutor())
+            case .database(let enqueued, let work):
+                if ContinuousClock.now - enqueued > configuration.acquireTimeout {
+                    work(nil, PGError(.poolExhausted, "waited more than \(configuration.acquireTimeout) for a database connection"))
                     continue
                 }
-                do {
-                    let fresh = try PGConnection(conninfo: configuration.conninfo)
-                    for sql in configuration.onConnect { try fresh.execute(sql) }
-                    connection = fresh
-                    backoff.reset()
-                } catch {
-                    backoff.failed()
-                    job.work(nil, error)
-                    continue
+                switch worker.connection(configuration) {
+                case .success(let connection): work(connection, nil)
+                case .failure(let error): work(nil, error)
                 }
             }
-            job.work(connection, nil)
         }
-        connection = nil
+        PoolWorker.current = nil
+        worker.close()
         condition.lock()
         running -= 1
         condition.broadcast()
         condition.unlock()
     }
+}
+
+extension ConnectionPool: TaskExecutor {
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let task = UnownedJob(job)
+        condition.lock()
+        queue.append(.task(task))
+        condition.signal()
+        condition.unlock()
+    }
+}
+
+/// One worker thread's connection, reconnected with backoff when it breaks.
+final class PoolWorker {
+    unowned let pool: ConnectionPool
+    private var connection: PGConnection?
+    private var backoff = Backoff()
+
+    init(pool: ConnectionPool) { self.pool = pool }
+
+    /// A healthy connection, or why there is none (connecting now, or backing off).
+    func connection(_ configuration: ConnectionPool.Configuration) -> Result<PGConnection, PGError> {
+        if let current = connection, current.isHealthy { return .success(current) }
+        connection = nil
+        if let wait = backoff.remaining() {
+            return .failure(PGError(.unavailable, "database unavailable; next connection attempt in \(wait)"))
+        }
+        do {
+            let fresh = try PGConnection(conninfo: configuration.conninfo)
+            for sql in configuration.onConnect { try fresh.execute(sql) }
+            connection = fresh
+            backoff.reset()
+            return .success(fresh)
+        } catch {
+            backoff.failed()
+            return .failure(error)
+        }
+    }
+
+    func withConnection<T>(_ configuration: ConnectionPool.Configuration, _ body: (PGConnection) throws -> T) throws -> T {
+        try body(connection(configuration).get())
+    }
+
+    func close() { connection = nil }
+
+    /// The worker of the current thread, if it is a pool thread.
+    static var current: PoolWorker? {
+        get {
+            guard let raw = pthread_getspecific(key) else { return nil }
+            return Unmanaged<PoolWorker>.fromOpaque(raw).takeUnretainedValue()
+        }
+        set {
+            if let old = pthread_getspecific(key) { Unmanaged<PoolWorker>.fromOpaque(old).release() }
+            pthread_setspecific(key, newValue.map { Unmanaged.passRetained($0).toOpaque() })
+        }
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 }
 
 /// Exponential backoff with jitter between reconnection attempts: 50 ms doubling to 5 s.
