@@ -42,6 +42,15 @@ let package = Package(
             name: "WattlineWire",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), "WattlineProtos"]),
 
+        // TLS through OpenSSL's libssl as a SwiftNIO channel handler (memory BIOs).
+        .target(
+            name: "WattlineTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                "COpenSSL", "COpenSSLShim",
+            ]),
+
         // Envelope encryption at rest: AES-256-GCM, key wrapping, blind indexes (libcrypto).
         .target(name: "WattlineCrypto", dependencies: ["COpenSSL"]),
         // PostgreSQL through libpq: pool, statements, transactions, COPY, tenant scopes, migrations.
@@ -59,6 +68,14 @@ let package = Package(
         .testTarget(
             name: "WattlineWireTests",
             dependencies: ["WattlineWire", "WattlineProtos", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "WattlineTLSTests",
+            dependencies: [
+                "WattlineTLS", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
         .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),
         .testTarget(
