@@ -67,7 +67,11 @@ let package = Package(
             dependencies: ["WattlineProtos", "CWattlineProtos", "CProtobufC"]),
         .testTarget(
             name: "WattlineWireTests",
-            dependencies: ["WattlineWire", "WattlineProtos", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [
+                "WattlineWire", "WattlineProtos",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "WattlineTLSTests",
             dependencies: [

@@ -1,0 +1,103 @@
+import NIOCore
+import NIOPosix
+import Testing
+import WattlineProtos
+import WattlineWire
+
+/// A real server over loopback TCP (TLS goes in front of it in production), driven by raw frames
+/// written as docs/protocol.md says, so the test is also a check of the spec.
+@Suite("Server connection handler over sockets")
+struct ServerConnectionHandlerTests {
+    /// Starts a server with the health check and a slow method; returns its port and a stopper.
+    private static func startServer() async throws -> (port: Int, channel: Channel) {
+        var router = Router()
+        router.unary(HealthV1.HealthService.Check.self) { request, _ in
+            guard request.service.isEmpty || request.service == "wattline.health.v1.HealthService" else {
+                throw CallFailure(code: 5, "unknown service \(request.service)")
+            }
+            return .with { $0.status = .serving }
+        }
+        router.unary(TelemetryV1.QueryService.ReadLatest.self) { _, _ in  // slow, for the deadline test
+            try await Task.sleep(for: .seconds(10))
+            return TelemetryV1.ReadLatestResponse()
+        }
+        let frozenRouter = router
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozenRouter))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return (channel.localAddress!.port!, channel)
+    }
+
+    /// Sends `bytes`, then reads frames until `count` have arrived or the server closes.
+    private static func exchange(port: Int, _ bytes: [UInt8], expecting count: Int) async throws -> [Frame] {
+        let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await client.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: bytes))
+            var decoder = FrameDecoder(maxFrameSize: 1 << 20)
+            var pending = ByteBuffer()
+            var frames: [Frame] = []
+            for try await var chunk in inbound {
+                pending.writeBuffer(&chunk)
+                while let frame = try decoder.next(from: &pending) { frames.append(frame) }
+                if frames.count >= count { break }
+            }
+            return frames
+        }
+    }
+
+    private static func unaryCall(stream: UInt32, method: String, request: some ProtoMessage, timeoutMs: UInt64 = 0) -> [UInt8] {
+        var buffer = ByteBuffer()
+        Frame.control(.open, streamID: stream, RpcV1.CallHeader.with { $0.method = method; $0.timeoutMs = timeoutMs }).write(into: &buffer)
+        Frame(type: .message, streamID: stream, payload: ByteBuffer(bytes: request.serializedBytes())).write(into: &buffer)
+        Frame(type: .halfClose, streamID: stream).write(into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    private static var hello: [UInt8] {
+        var buffer = ByteBuffer(bytes: Preface.bytes)
+        Frame.control(.hello, RpcV1.Hello.with { $0.versions = [1] }).write(into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test("unary calls over a real socket: success, an error status, an unknown method, a deadline")
+    func unary() async throws {
+        let (port, channel) = try await Self.startServer()
+        defer { channel.close(promise: nil) }
+        let bytes = Self.hello
+            + Self.unaryCall(stream: 1, method: HealthV1.HealthService.Check.path, request: HealthV1.CheckRequest())
+            + Self.unaryCall(stream: 3, method: HealthV1.HealthService.Check.path, request: HealthV1.CheckRequest.with { $0.service = "nope" })
+            + Self.unaryCall(stream: 5, method: "/wattline.nothing.v1.NoService/Nothing", request: HealthV1.CheckRequest())
+            + Self.unaryCall(stream: 7, method: TelemetryV1.QueryService.ReadLatest.path, request: TelemetryV1.ReadLatestRequest(), timeoutMs: 200)
+        let frames = try await Self.exchange(port: port, bytes, expecting: 6)
+        #expect(frames.first?.type == .hello)
+        let response = try #require(frames.first { $0.type == .message && $0.streamID == 1 })
+        #expect(try HealthV1.CheckResponse(serializedBytes: Array(response.payload.readableBytesView)).status == .serving)
+        func status(_ id: UInt32) throws -> RpcV1.CallStatus? {
+            try frames.first { $0.type == .status && $0.streamID == id }?.control(RpcV1.CallStatus.self)
+        }
+        #expect(try status(1)?.code == 0)
+        #expect(try status(3)?.code == 5)
+        #expect(try status(5)?.code == 12)
+        #expect(try status(7)?.code == 4)
+    }
+
+    @Test("a bad preface is closed without a reply; a protocol violation gets GOAWAY")
+    func violations() async throws {
+        let (port, channel) = try await Self.startServer()
+        defer { channel.close(promise: nil) }
+        let http = try await Self.exchange(port: port, Array("GET / HTTP/1.1\r\n\r\n".utf8), expecting: 1)
+        #expect(http.isEmpty)
+        let unknownType = try await Self.exchange(port: port, Self.hello + [0, 0, 0, 0x0f, 0, 0, 0, 0, 1], expecting: 2)
+        let goAway = try #require(unknownType.first { $0.type == .goAway })
+        #expect(try goAway.control(RpcV1.GoAway.self).reason == .protocolError)
+    }
+}
