@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "WattlineProtos", targets: ["WattlineProtos"]),
         .library(name: "WattlineCrypto", targets: ["WattlineCrypto"]),
         .library(name: "WattlineStore", targets: ["WattlineStore"]),
+        .library(name: "WattlineClient", targets: ["WattlineClient"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],
@@ -42,6 +43,16 @@ let package = Package(
             name: "WattlineWire",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), "WattlineProtos"]),
 
+        // The Swift client SDK.
+        .target(
+            name: "WattlineClient",
+            dependencies: [
+                "WattlineWire", "WattlineProtos",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Clients/swift/WattlineClient"),
+
         // TLS through OpenSSL's libssl as a SwiftNIO channel handler (memory BIOs).
         .target(
             name: "WattlineTLS",
@@ -68,7 +79,7 @@ let package = Package(
         .testTarget(
             name: "WattlineWireTests",
             dependencies: [
-                "WattlineWire", "WattlineProtos",
+                "WattlineWire", "WattlineProtos", "WattlineClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),

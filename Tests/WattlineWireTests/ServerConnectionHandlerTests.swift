@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import Testing
 import WattlineProtos
+import WattlineClient
 import WattlineWire
 
 /// A real server over loopback TCP (TLS goes in front of it in production), driven by raw frames
@@ -99,5 +100,56 @@ struct ServerConnectionHandlerTests {
         let unknownType = try await Self.exchange(port: port, Self.hello + [0, 0, 0, 0x0f, 0, 0, 0, 0, 1], expecting: 2)
         let goAway = try #require(unknownType.first { $0.type == .goAway })
         #expect(try goAway.control(RpcV1.GoAway.self).reason == .protocolError)
+    }
+}
+
+@Suite("Swift client SDK against the server")
+struct ClientServerTests {
+    @Test("typed unary calls, error statuses, deadlines and many concurrent calls on one connection")
+    func unaryCalls() async throws {
+        var router = Router()
+        router.unary(HealthV1.HealthService.Check.self) { request, _ in
+            guard request.service.isEmpty else { throw CallFailure(code: 5, "unknown service \(request.service)") }
+            return .with { $0.status = .serving }
+        }
+        router.unary(TelemetryV1.QueryService.ReadLatest.self) { request, context in
+            if request.channelIDs.isEmpty { try await Task.sleep(for: .seconds(10)) }
+            return .with { $0.channelIDs = request.channelIDs; $0.values = request.channelIDs.map(Double.init) }
+        }
+        let frozen = router
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozen))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let client = try await WattlineClient.connect(host: "127.0.0.1", port: server.localAddress!.port!)
+
+        let health = try await client.unary(HealthV1.HealthService.Check.self, .init())
+        #expect(health.status == .serving)
+        let notFound = await #expect(throws: RPCError.self) {
+            try await client.unary(HealthV1.HealthService.Check.self, .with { $0.service = "x" })
+        }
+        #expect(notFound?.code == 5)
+        let late = await #expect(throws: RPCError.self) {
+            try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init(), timeout: .milliseconds(200))
+        }
+        #expect(late?.code == 4)
+
+        // 200 concurrent calls multiplexed on the one connection, each with its own answer.
+        let sums = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 1...200 {
+                group.addTask {
+                    let ids = [UInt64(index), UInt64(index * 2)]
+                    let response = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .with { $0.channelIDs = ids })
+                    return response.channelIDs == ids && response.values == ids.map(Double.init)
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(sums.count == 200 && sums.allSatisfy { $0 })
+        await client.close()
     }
 }
