@@ -70,8 +70,16 @@ let package = Package(
             dependencies: ["CLibPQ", "WattlineCrypto"],
             resources: [.copy("Migrations")]),
 
-        .executableTarget(name: "WattlineServer", dependencies: ["WattlineProtos", "WattlineStore"]),
-        .executableTarget(name: "WattlineCLI", dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto"]),
+        .executableTarget(
+            name: "WattlineServer",
+            dependencies: [
+                "WattlineProtos", "WattlineStore", "WattlineWire", "WattlineTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .executableTarget(
+            name: "WattlineCLI",
+            dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS"]),
 
         .testTarget(
             name: "WattlineProtosTests",

@@ -6,10 +6,14 @@
 //   wattline migrate [--database-url URL]        applies migrations (default: the dev cluster)
 //   wattline keys rotate-master --from FILE --to FILE [--database-url URL]
 //                                                re-wraps every data key under a new master key
+//   wattline health [--host H] [--port P] [--ca PEM] [--service NAME]
+//                                                calls HealthService.Check over TLS
 import Foundation
 import WattlineCrypto
 import WattlineProtos
+import WattlineClient
 import WattlineStore
+import WattlineTLS
 
 func usage() -> Never {
     print("""
@@ -18,6 +22,7 @@ func usage() -> Never {
                wattline dev-db start|stop|status|url
                wattline migrate [--database-url URL]
                wattline keys rotate-master --from OLD_KEY_FILE --to NEW_KEY_FILE [--database-url URL]
+               wattline health [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem] [--service NAME]
         Without --database-url, commands use the embedded development cluster under ./.wattline
         (WATTLINE_ADMIN_DATABASE_URL overrides it).
         """)
@@ -70,6 +75,21 @@ do {
         let new = try MasterKey(MasterKeyFile.load(path: to))
         let count = try TenantKeyring.rotateMaster(adminConninfo: try adminConninfo(), from: old, to: new)
         print("re-wrapped \(count) data keys from master key \(old.id) to \(new.id); point the servers at the new key file")
+    case ("health", _):
+        let host = option("--host", in: arguments) ?? "127.0.0.1"
+        let port = Int(option("--port", in: arguments) ?? "7443") ?? 7443
+        let ca = option("--ca", in: arguments) ?? ".wattline/tls/ca.pem"
+        let context = try TLSContext(
+            configuration: TLSConfiguration(trustedCAPath: ca, serverName: host == "127.0.0.1" ? "localhost" : host),
+            role: .client)
+        let client = try await WattlineClient.connect(host: host, port: port) { channel in
+            try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context))
+        }
+        let response = try await client.unary(
+            HealthV1.HealthService.Check.self, .with { $0.service = option("--service", in: arguments) ?? "" },
+            timeout: .seconds(5))
+        print("\(host):\(port): \(response.status)")
+        await client.close()
     default:
         usage()
     }

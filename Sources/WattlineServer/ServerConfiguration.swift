@@ -16,18 +16,33 @@ struct ServerConfiguration {
     var masterKeyFile: String?
     /// Where development state lives.
     var stateDirectory = ".wattline"
+    /// Where to listen (WATTLINE_HOST, WATTLINE_PORT).
+    var host = "127.0.0.1"
+    var port = 7443
+    /// TLS certificate chain and key, PEM (WATTLINE_TLS_CERT, WATTLINE_TLS_KEY); dev: .wattline/tls.
+    var tlsCertificate: String?
+    var tlsKey: String?
+    /// CA for client certificates (WATTLINE_TLS_CLIENT_CA); when set, loggers may present certificates.
+    var tlsClientCA: String?
 
     static let usage = """
         usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
-                               [--master-key-file PATH] [--no-migrate]
+                               [--master-key-file PATH] [--no-migrate] [--host H] [--port P]
+                               [--tls-cert PEM] [--tls-key PEM] [--tls-client-ca PEM]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
-                     WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false
+                     WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
+                     WATTLINE_TLS_CERT, WATTLINE_TLS_KEY, WATTLINE_TLS_CLIENT_CA
         """
 
     init(arguments: [String], environment: [String: String]) throws {
         databaseURL = environment["WATTLINE_DATABASE_URL"]
         adminDatabaseURL = environment["WATTLINE_ADMIN_DATABASE_URL"]
         masterKeyFile = environment["WATTLINE_MASTER_KEY_FILE"]
+        host = environment["WATTLINE_HOST"] ?? host
+        port = environment["WATTLINE_PORT"].flatMap(Int.init) ?? port
+        tlsCertificate = environment["WATTLINE_TLS_CERT"]
+        tlsKey = environment["WATTLINE_TLS_KEY"]
+        tlsClientCA = environment["WATTLINE_TLS_CLIENT_CA"]
         if let value = environment["WATTLINE_MIGRATE"] { migrate = !["0", "false", "no"].contains(value.lowercased()) }
         var remaining = arguments[...]
         func value(for flag: String) throws -> String {
@@ -41,6 +56,15 @@ struct ServerConfiguration {
             case "--admin-database-url": adminDatabaseURL = try value(for: argument)
             case "--master-key-file": masterKeyFile = try value(for: argument)
             case "--no-migrate": migrate = false
+            case "--host": host = try value(for: argument)
+            case "--port":
+                guard let number = Int(try value(for: argument)), (0...65_535).contains(number) else {
+                    throw ConfigurationError("--port needs a port number")
+                }
+                port = number
+            case "--tls-cert": tlsCertificate = try value(for: argument)
+            case "--tls-key": tlsKey = try value(for: argument)
+            case "--tls-client-ca": tlsClientCA = try value(for: argument)
             case "--help", "-h": throw ConfigurationError(Self.usage)
             default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")
             }

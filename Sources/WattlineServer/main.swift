@@ -1,12 +1,15 @@
 // wattline-server: the Wattline back-end process.
 //
-// This stage has the contracts, the store (PostgreSQL with tenant isolation and encryption at
-// rest) and no network transport yet: the server prepares its database and keys, reports what
-// it would serve, and waits for SIGINT or SIGTERM. The wire-protocol issue adds TLS and services.
+// It prepares its database and keys, then serves the Wattline protocol over TLS (OpenSSL) on
+// --host/--port. Today it serves the health check; the other services come with their issues.
 import Foundation
+import NIOCore
+import NIOPosix
 import WattlineCrypto
 import WattlineProtos
 import WattlineStore
+import WattlineTLS
+import WattlineWire
 
 func log(_ message: String) {
     print("wattline-server: \(message)")
@@ -14,6 +17,7 @@ func log(_ message: String) {
 }
 
 let configuration: ServerConfiguration
+nonisolated(unsafe) var serverChannel: Channel?
 do {
     configuration = try ServerConfiguration(
         arguments: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
@@ -64,7 +68,33 @@ do {
     let store = try await Store.open(.init(conninfo: appURL!)) { log($0) }
     _ = TenantKeyring(master: master)
     log("database ready (pool of \(store.pool.size) connections as an unprivileged role); master key \(master.id)")
-    log("\(ProtoRegistry.messages.count) message types, \(ProtoRegistry.methods.count) RPCs defined; no transport yet")
+
+    let tlsDirectory = FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/tls"
+    guard let certificate = configuration.tlsCertificate ?? (configuration.dev ? tlsDirectory + "/server.pem" : nil),
+          let key = configuration.tlsKey ?? (configuration.dev ? tlsDirectory + "/server.key" : nil)
+    else {
+        throw ConfigurationError("set WATTLINE_TLS_CERT and WATTLINE_TLS_KEY: the server only speaks TLS")
+    }
+    let tls = try TLSContextProvider(configuration: TLSConfiguration(
+        certificateChainPath: certificate, privateKeyPath: key,
+        trustedCAPath: configuration.tlsClientCA ?? (configuration.dev ? tlsDirectory + "/ca.pem" : nil)))
+    var router = Router()
+    HealthService.register(in: &router, store: store)
+    let frozenRouter = router
+    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.backlog, value: 1_024)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls.current))
+                try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozenRouter))
+            }
+        }
+        .bind(host: configuration.host, port: configuration.port).get()
+    log("serving \(frozenRouter.paths.count) methods on \(configuration.host):\(server.localAddress?.port ?? configuration.port) over TLS (ALPN wattline/1)")
+    log("\(ProtoRegistry.messages.count) message types, \(ProtoRegistry.methods.count) RPCs defined in the contracts")
+    serverChannel = server
 } catch {
     log("cannot start: \(error)")
     exit(1)
@@ -81,3 +111,4 @@ pthread_sigmask(SIG_BLOCK, &signals, nil)
 var received: Int32 = 0
 sigwait(&signals, &received)
 log("signal \(received), stopping")
+try? await serverChannel?.close()

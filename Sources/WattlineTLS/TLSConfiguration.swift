@@ -1,0 +1,36 @@
+import NIOCore
+
+/// Role-independent TLS settings; `TLSContext` turns them into an OpenSSL `SSL_CTX` for one role.
+public struct TLSConfiguration: Sendable {
+    /// PEM certificate chain (leaf first) and its private key; required for the server.
+    public var certificateChainPath: String?
+    public var privateKeyPath: String?
+    /// PEM CA bundle: the client verifies the server against it, the server verifies clients when mutual TLS is on.
+    public var trustedCAPath: String?
+    /// Mutual TLS: the server refuses clients without a certificate signed by `trustedCAPath`.
+    public var requireClientCertificate: Bool
+    /// ALPN protocols, in preference order. The server accepts only these.
+    public var alpnProtocols: [String]
+    /// Client: host name sent as SNI and checked against the server certificate.
+    public var serverName: String?
+    /// Connections that have not finished the handshake by then are closed.
+    public var handshakeTimeout: TimeAmount
+
+    public init(
+        certificateChainPath: String? = nil,
+        privateKeyPath: String? = nil,
+        trustedCAPath: String? = nil,
+        requireClientCertificate: Bool = false,
+        alpnProtocols: [String] = ["wattline/1"],
+        serverName: String? = nil,
+        handshakeTimeout: TimeAmount = .seconds(10)
+    ) {
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
+        self.trustedCAPath = trustedCAPath
+        self.requireClientCertificate = requireClientCertificate
+        self.alpnProtocols = alpnProtocols
+        self.serverName = serverName
+        self.handshakeTimeout = handshakeTimeout
+    }
+}
