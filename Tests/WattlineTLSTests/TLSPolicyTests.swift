@@ -36,7 +36,7 @@ import Testing
             ["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(server.port)", "-alpn", "wattline/1",
              "-servername", "localhost", "-CAfile", certificates.caPath, "-verify_return_error"] + policyCase.arguments)
         // For refusals, the server itself must have rejected the handshake (not s_client giving up on its own).
-        let serverRejected = await waitUntil(timeout: .seconds(2)) {
+        let serverRejected = await waitUntil(timeout: .seconds(10)) {
             server.observations.tlsErrors.contains { $0.code == .handshakeFailed }
         }
         try await server.stop()

@@ -175,13 +175,15 @@ struct TestServer {
 }
 
 /// Connects a TLS client (TLSHandler + ObserverHandler) to the server.
-func connectTLSClient(port: Int, _ configuration: TLSConfiguration) async throws -> (any Channel, Observations) {
-    let context = try TLSContext(configuration: configuration, role: .client)
+func connectTLSClient(
+    port: Int, _ configuration: TLSConfiguration, context: TLSContext? = nil, resuming session: TLSSession? = nil
+) async throws -> (any Channel, Observations) {
+    let context = try context ?? TLSContext(configuration: configuration, role: .client)
     let observations = Observations()
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context))
+                try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context, resuming: session))
                 try channel.pipeline.syncOperations.addHandler(ObserverHandler(observations, echo: false))
             }
         }

@@ -29,6 +29,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var calls: [UInt32: PendingCall] = [:]
     private var peerSettings = WireSettings.defaults
     private var goneAway = false
+    /// Calls waiting for a free stream: the server's `max_concurrent_streams` is respected here.
+    private var waiting: [UnaryCallRequest] = []
+    private var waitingHead = 0
 
     func channelActive(context: ChannelHandlerContext) {
         var out = context.channel.allocator.buffer(bytes: Preface.bytes)
@@ -43,10 +46,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let call = unwrapOutboundIn(data)
+        promise?.succeed()
         guard !goneAway else {
             call.promise.fail(RPCError(code: 14, "the server is going away; reconnect"))
             return
         }
+        guard calls.count < peerSettings.maxConcurrentStreams else {
+            waiting.append(call)
+            return
+        }
+        open(call, context: context)
+    }
+
+    private func open(_ call: UnaryCallRequest, context: ChannelHandlerContext) {
         let id = nextStreamID
         nextStreamID += 2
         calls[id] = PendingCall(promise: call.promise, assembler: MessageAssembler(maxMessageSize: WireSettings.defaults.maxMessageSize))
@@ -58,7 +70,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             Frame(type: .message, flags: request.readableBytes > 0 ? .more : [], streamID: id, payload: slice).write(into: &out)
         } while request.readableBytes > 0
         Frame(type: .halfClose, streamID: id).write(into: &out)
-        context.write(wrapOutboundOut(out), promise: promise)
+        context.write(wrapOutboundOut(out), promise: nil)
+    }
+
+    /// Opens waiting calls while streams are free.
+    private func openWaiting(context: ChannelHandlerContext) {
+        var opened = false
+        while waitingHead < waiting.count, calls.count < peerSettings.maxConcurrentStreams, !goneAway {
+            open(waiting[waitingHead], context: context)
+            waitingHead += 1
+            opened = true
+        }
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        }
+        if opened { context.flush() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -67,6 +94,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         do throws(WireError) {
             while let frame = try decoder.next(from: &buffer) { try receive(frame, context: context) }
             buffer.discardReadBytes()
+            openWaiting(context: context)
         } catch {
             failAll(RPCError(code: 14, "connection error: \(error)"))
             context.close(promise: nil)
@@ -135,6 +163,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         let pending = calls
         calls.removeAll()
         for call in pending.values { call.promise.fail(error) }
+        let queued = waiting[waitingHead...]
+        waiting.removeAll()
+        waitingHead = 0
+        for call in queued { call.promise.fail(error) }
     }
 }
 
