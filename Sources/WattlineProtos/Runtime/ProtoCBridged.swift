@@ -42,20 +42,28 @@ extension ProtoCBridged {
     package static func decodeWithProtobufC(
         _ bytes: UnsafeRawBufferPointer, limits: ProtoLimits
     ) throws(ProtoError) -> Self {
+        let (arena, message) = try unpack(bytes, limits: limits)
+        return try withExtendedLifetime(arena) { () throws(ProtoError) in try Self(lifting: message) }
+    }
+
+    /// Unpacks `bytes` into a new arena, after checking the size limit; the structure lives as
+    /// long as the arena.
+    package static func unpack(
+        _ bytes: UnsafeRawBufferPointer, limits: ProtoLimits
+    ) throws(ProtoError) -> (ProtoArena, UnsafePointer<CStruct>) {
         guard bytes.count <= limits.maxMessageSize else {
             throw ProtoError(
                 .messageTooLarge,
                 "\(protoName): \(bytes.count) bytes exceeds the limit of \(limits.maxMessageSize)")
         }
+        // Most messages decode into about twice their encoded size; the arena grows if needed.
         let arena = ProtoArena(
             initialCapacity: min(2 * bytes.count + 512, limits.maxDecodedSize),
             limit: limits.maxDecodedSize)
         guard let message = arena.unpack(cDescriptor, bytes) else {
             throw arena.unpackFailure(protoName, limits: limits)
         }
-        return try withExtendedLifetime(arena) { () throws(ProtoError) in
-            try Self(lifting: UnsafeRawPointer(message).assumingMemoryBound(to: CStruct.self))
-        }
+        return (arena, UnsafeRawPointer(message).assumingMemoryBound(to: CStruct.self))
     }
 }
 

@@ -61,16 +61,7 @@ public final class TelemetryBatchView: @unchecked Sendable {
     private static func unpack(
         _ bytes: UnsafeRawBufferPointer, limits: ProtoLimits
     ) throws(ProtoError) -> (ProtoArena, UnsafePointer<Wattline__Telemetry__V1__TelemetryBatch>) {
-        let name = TelemetryV1.TelemetryBatch.protoName
-        guard bytes.count <= limits.maxMessageSize else {
-            throw ProtoError(.messageTooLarge, "\(name): \(bytes.count) bytes exceeds the limit of \(limits.maxMessageSize)")
-        }
-        // Decoded columns are at most 8x a packed varint column; 2x + slack covers real batches in one chunk.
-        let arena = ProtoArena(initialCapacity: min(2 * bytes.count + 1024, limits.maxDecodedSize), limit: limits.maxDecodedSize)
-        guard let message = arena.unpack(TelemetryV1.TelemetryBatch.cDescriptor, bytes) else {
-            throw arena.unpackFailure(name, limits: limits)
-        }
-        return (arena, UnsafeRawPointer(message).assumingMemoryBound(to: Wattline__Telemetry__V1__TelemetryBatch.self))
+        try TelemetryV1.TelemetryBatch.unpack(bytes, limits: limits)
     }
 
     private func column<T>(_ pointer: UnsafeMutablePointer<T>?, _ count: Int) -> ProtoColumn<T> {
