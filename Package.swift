@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "WattlineCrypto", targets: ["WattlineCrypto"]),
         .library(name: "WattlineStore", targets: ["WattlineStore"]),
         .library(name: "WattlineClient", targets: ["WattlineClient"]),
+        .library(name: "WattlineWire", targets: ["WattlineWire"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],
