@@ -16,6 +16,14 @@ func log(_ message: String) {
     fflush(nil)
 }
 
+// SIGINT and SIGTERM are blocked before any thread starts (threads inherit the mask), so they stay
+// pending until the main thread collects them with sigwait and shuts down in order.
+var signals = sigset_t()
+sigemptyset(&signals)
+sigaddset(&signals, SIGINT)
+sigaddset(&signals, SIGTERM)
+pthread_sigmask(SIG_BLOCK, &signals, nil)
+
 let configuration: ServerConfiguration
 nonisolated(unsafe) var serverChannel: Channel?
 do {
@@ -101,13 +109,6 @@ do {
 }
 
 log("waiting for SIGINT or SIGTERM")
-signal(SIGINT, SIG_IGN)
-signal(SIGTERM, SIG_IGN)
-var signals = sigset_t()
-sigemptyset(&signals)
-sigaddset(&signals, SIGINT)
-sigaddset(&signals, SIGTERM)
-pthread_sigmask(SIG_BLOCK, &signals, nil)
 var received: Int32 = 0
 sigwait(&signals, &received)
 log("signal \(received), stopping")
