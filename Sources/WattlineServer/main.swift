@@ -16,13 +16,16 @@ func log(_ message: String) {
     fflush(nil)
 }
 
-// SIGINT and SIGTERM are blocked before any thread starts (threads inherit the mask), so they stay
-// pending until the main thread collects them with sigwait and shuts down in order.
-var signals = sigset_t()
-sigemptyset(&signals)
-sigaddset(&signals, SIGINT)
-sigaddset(&signals, SIGTERM)
-pthread_sigmask(SIG_BLOCK, &signals, nil)
+// SIGINT and SIGTERM go to dispatch signal sources (their default action is disabled first), so
+// whichever thread the kernel picks, the server shuts down in order instead of dying.
+let (stopSignals, stopContinuation) = AsyncStream<Int32>.makeStream()
+let signalSources = [SIGINT, SIGTERM].map { number in
+    signal(number, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+    source.setEventHandler { stopContinuation.yield(number) }
+    source.resume()
+    return source
+}
 
 let configuration: ServerConfiguration
 nonisolated(unsafe) var serverChannel: Channel?
@@ -109,7 +112,11 @@ do {
 }
 
 log("waiting for SIGINT or SIGTERM")
-var received: Int32 = 0
-sigwait(&signals, &received)
+func firstSignal(_ signals: AsyncStream<Int32>) async -> Int32 {
+    for await number in signals { return number }
+    return SIGTERM
+}
+let received = await firstSignal(stopSignals)
 log("signal \(received), stopping")
 try? await serverChannel?.close()
+withExtendedLifetime(signalSources) {}
