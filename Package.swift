@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "WattlineStore", targets: ["WattlineStore"]),
         .library(name: "WattlineClient", targets: ["WattlineClient"]),
         .library(name: "WattlineWire", targets: ["WattlineWire"]),
+        .library(name: "WattlineTLS", targets: ["WattlineTLS"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],

@@ -9,6 +9,7 @@ let package = Package(
         .package(name: "wattline", path: ".."),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", exact: "1.6.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Encode/decode of a 1,000-sample telemetry batch: Wattline (protobuf-c) vs swift-protobuf.
@@ -27,6 +28,17 @@ let package = Package(
         .executableTarget(
             name: "StoreBenchmark",
             dependencies: [.product(name: "WattlineStore", package: "wattline"), "CLibPQRaw"]),
+        // Unary calls over TLS on loopback, Wattline server + Swift SDK (the gRPC baseline is to come).
+        .executableTarget(
+            name: "WireBenchmark",
+            dependencies: [
+                .product(name: "WattlineWire", package: "wattline"),
+                .product(name: "WattlineClient", package: "wattline"),
+                .product(name: "WattlineTLS", package: "wattline"),
+                .product(name: "WattlineProtos", package: "wattline"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
