@@ -144,3 +144,36 @@ extension Array where Element: Equatable {
         return (0...(count - needle.count)).contains { Array(self[$0..<($0 + needle.count)]) == needle }
     }
 }
+
+@Suite("Identity-service encryption")
+struct IMSEncryptionTests {
+    @Test("the IMS role seals with its own key, finds values by blind index, and master rotation covers its key")
+    func imsKeys() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let master = try MasterKey(SecretKey.random())
+        let ims = try PGConnection(conninfo: database.imsConninfo)
+        let keyring = IMSKeyring(master: master)
+        let identity = UUID()
+        let row = withUnsafeBytes(of: identity.uuid) { Array($0) }
+        let email = Array("facility.manager@example.com".utf8)
+        let sealed = try keyring.seal(email, ims, table: "identities", column: "email_enc", row: row)
+        let index = try keyring.blindIndex(email, ims)
+        try ims.query("INSERT INTO ims.identities (identity_id, email_enc, email_index, key_id) VALUES ($1, $2, $3, 1)",
+                      [.uuid(identity), .bytea(sealed), .bytea(index)])
+        // Found by index without decrypting; a different address gives a different index.
+        let found = try ims.query("SELECT identity_id FROM ims.identities WHERE email_index = $1",
+                                  [.bytea(try keyring.blindIndex(email, ims))])[0].uuid(0)
+        #expect(found == identity)
+        #expect(try keyring.blindIndex(Array("other@example.com".utf8), ims) != index)
+        #expect(!sealed.containsSubsequence(Array("facility".utf8)))
+        #expect(try keyring.open(sealed, ims, table: "identities", column: "email_enc", row: row) == email)
+        // The server's role cannot read the identity service's keys.
+        let app = try PGConnection(conninfo: database.appConninfo)
+        #expect(throws: PGError.self) { try app.query("SELECT count(*) FROM ims.data_keys") }
+        // Master rotation re-wraps the IMS key; a keyring with the new master still opens the value.
+        let newMaster = try MasterKey(SecretKey.random())
+        #expect(try TenantKeyring.rotateMaster(adminConninfo: database.adminConninfo, from: master, to: newMaster) == 1)
+        #expect(try IMSKeyring(master: newMaster).open(sealed, ims, table: "identities", column: "email_enc", row: row) == email)
+    }
+}
