@@ -77,6 +77,7 @@ let package = Package(
             dependencies: [
                 "WattlineProtos", "WattlineStore", "WattlineWire", "WattlineTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .executableTarget(
@@ -91,6 +92,7 @@ let package = Package(
             dependencies: [
                 "WattlineWire", "WattlineProtos", "WattlineClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(

@@ -29,6 +29,7 @@ let signalSources = [SIGINT, SIGTERM].map { number in
 
 let configuration: ServerConfiguration
 nonisolated(unsafe) var serverChannel: Channel?
+let connections = ConnectionRegistry()
 do {
     configuration = try ServerConfiguration(
         arguments: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
@@ -97,7 +98,8 @@ do {
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         .childChannelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
+            connections.add(channel)
+            return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls.current))
                 try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozenRouter))
             }
@@ -117,6 +119,8 @@ func firstSignal(_ signals: AsyncStream<Int32>) async -> Int32 {
     return SIGTERM
 }
 let received = await firstSignal(stopSignals)
-log("signal \(received), stopping")
+log("signal \(received), stopping: no new connections; draining \(connections.count) open ones (up to 10 s)")
 try? await serverChannel?.close()
+await connections.drain(timeout: .seconds(10))
+log("stopped")
 withExtendedLifetime(signalSources) {}

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -151,5 +152,69 @@ struct ClientServerTests {
         }
         #expect(sums.count == 200 && sums.allSatisfy { $0 })
         await client.close()
+    }
+}
+
+@Suite("Graceful drain")
+struct DrainTests {
+    final class Children: @unchecked Sendable {
+        private let lock = NIOLock()
+        private var channels: [Channel] = []
+        func add(_ channel: Channel) { lock.withLock { channels.append(channel) } }
+        var all: [Channel] { lock.withLock { channels } }
+    }
+
+    @Test("GOAWAY first, the open call still completes, new calls are refused, then the connection closes")
+    func drain() async throws {
+        var router = Router()
+        router.unary(TelemetryV1.QueryService.ReadLatest.self) { request, _ in
+            try await Task.sleep(for: .milliseconds(400))
+            return .with { $0.channelIDs = request.channelIDs }
+        }
+        let frozen = router
+        let children = Children()
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                children.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozen))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+
+        let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.localAddress!.port!) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        let frames: [Frame] = try await client.executeThenClose { inbound, outbound in
+            var out = ByteBuffer(bytes: Preface.bytes)
+            Frame.control(.hello, RpcV1.Hello.with { $0.versions = [1] }).write(into: &out)
+            Frame.control(.open, streamID: 1, RpcV1.CallHeader.with { $0.method = TelemetryV1.QueryService.ReadLatest.path }).write(into: &out)
+            Frame(type: .message, streamID: 1, payload: ByteBuffer(bytes: TelemetryV1.ReadLatestRequest.with { $0.channelIDs = [42] }.serializedBytes())).write(into: &out)
+            Frame(type: .halfClose, streamID: 1).write(into: &out)
+            try await outbound.write(out)
+            try await Task.sleep(for: .milliseconds(100))
+            for child in children.all { child.pipeline.fireUserInboundEventTriggered(DrainRequest()) }
+            try await Task.sleep(for: .milliseconds(50))
+            var late = ByteBuffer()
+            Frame.control(.open, streamID: 3, RpcV1.CallHeader.with { $0.method = TelemetryV1.QueryService.ReadLatest.path }).write(into: &late)
+            try await outbound.write(late)
+            var decoder = FrameDecoder()
+            var pending = ByteBuffer()
+            var frames: [Frame] = []
+            for try await var chunk in inbound {  // ends when the server closes
+                pending.writeBuffer(&chunk)
+                while let frame = try decoder.next(from: &pending) { frames.append(frame) }
+            }
+            return frames
+        }
+        let types = frames.map(\.type)
+        let goAway = try #require(types.firstIndex(of: .goAway))
+        let response = try #require(frames.firstIndex { $0.type == .message && $0.streamID == 1 })
+        #expect(goAway < response, "GOAWAY comes before the in-flight call's response")
+        #expect(try frames[goAway].control(RpcV1.GoAway.self).lastStreamID == 1)
+        #expect(try frames.first { $0.type == .status && $0.streamID == 1 }?.control(RpcV1.CallStatus.self).code == 0)
+        #expect(try frames.first { $0.type == .status && $0.streamID == 3 }?.control(RpcV1.CallStatus.self).code == 14)
     }
 }

@@ -23,6 +23,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
     private var prefaceSeen = false
     private var calls: [UInt32: Call] = [:]
     private var closing = false
+    private var draining = false
 
     public init(router: Router, settings: WireSettings = .defaults) {
         self.router = router
@@ -49,9 +50,29 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             }
             buffer.discardReadBytes()
             context.flush()
+            closeIfDrained(context: context)
         } catch {
             fail(error, context: context)
         }
+    }
+
+    /// `DrainRequest` starts a graceful drain: `GOAWAY`, finish the open calls, then close.
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is DrainRequest else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        guard !draining, !closing else { return }
+        draining = true
+        write(machine.beginDrain(), context: context)
+        context.flush()
+        closeIfDrained(context: context)
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard draining, calls.isEmpty, !closing else { return }
+        closing = true
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in context.close(promise: nil) }
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
@@ -141,6 +162,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             finish(id, code: failure.code, failure.message, context: context)
         }
         context.flush()
+        closeIfDrained(context: context)
     }
 
     private func finish(_ id: UInt32, code: UInt32, _ message: String, context: ChannelHandlerContext) {
@@ -173,6 +195,11 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
 
 @available(*, unavailable)
 extension ServerConnectionHandler: Sendable {}
+
+/// Sent down a connection's pipeline (`fireUserInboundEventTriggered`) to drain it gracefully.
+public struct DrainRequest: Sendable {
+    public init() {}
+}
 
 struct DeadlineExceeded: Error {}
 
