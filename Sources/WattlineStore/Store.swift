@@ -31,8 +31,7 @@ public final class Store: Sendable {
     /// Connects, retrying with backoff until `startupTimeout` while PostgreSQL is unreachable,
     /// then checks that the role cannot bypass row-level security.
     public static func open(_ configuration: Configuration, log: @Sendable (String) -> Void = { _ in }) async throws -> Store {
-        let timeoutMs = configuration.statementTimeout.components.seconds * 1_000
-            + configuration.statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        let timeoutMs = configuration.statementTimeout.wholeMilliseconds
         let pool = ConnectionPool(.init(
             conninfo: configuration.conninfo, size: configuration.poolSize,
             onConnect: ["SET statement_timeout = \(timeoutMs)"]))

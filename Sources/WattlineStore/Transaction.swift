@@ -62,8 +62,7 @@ extension PGConnection {
             do {
                 try execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
                 if let timeout {
-                    let ms = max(1, timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-                    try execute("SET LOCAL statement_timeout = \(ms)")
+                    try execute("SET LOCAL statement_timeout = \(max(1, timeout.wholeMilliseconds))")
                 }
                 for (sql, parameters) in setup { try query(sql, parameters) }
                 let value = try body()
@@ -79,5 +78,12 @@ extension PGConnection {
                 throw error
             }
         }
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds (truncated), as PostgreSQL's timeouts take it.
+    var wholeMilliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -48,7 +48,7 @@ struct WireStateTests {
         #expect(try assembler.append(ByteBuffer(bytes: [4]), more: false) == ByteBuffer(bytes: [1, 2, 3, 4]))
         #expect(try assembler.append(ByteBuffer(), more: false) == ByteBuffer())
         #expect(try assembler.append(ByteBuffer(bytes: [UInt8](repeating: 0, count: 8)), more: true) == nil)
-        let error = #expect(throws: StreamError.self) { try assembler.append(ByteBuffer(bytes: [0, 0, 0]), more: true) }
+        let error = #expect(throws: CallFailure.self) { try assembler.append(ByteBuffer(bytes: [0, 0, 0]), more: true) }
         #expect(error?.code == 8)
         #expect(!assembler.isMidMessage)
     }

@@ -33,15 +33,13 @@ public final class IMSKeyring: Sendable {
     public func seal(_ plaintext: [UInt8], _ connection: PGConnection, table: String, column: String, row: [UInt8]) throws -> [UInt8] {
         let keyID = try ensureKey(connection)
         let ad = try AssociatedData(tenant: Self.scope, table: table, column: column, row: row)
-        return keyID.bigEndianBytes + (try AEAD.seal(plaintext, key: try key(connection, keyID), associatedData: ad.bytes))
+        return try SealedValue.seal(plaintext, keyID: keyID, key: key(connection, keyID), associatedData: ad)
     }
 
     /// Opens a value sealed by `seal` for the same table, column and row.
     public func open(_ sealed: [UInt8], _ connection: PGConnection, table: String, column: String, row: [UInt8]) throws -> [UInt8] {
-        guard sealed.count >= 4 else { throw CryptoError(.invalidInput, "sealed value shorter than its key id") }
-        let keyID = sealed.prefix(4).reduce(Int32(0)) { $0 << 8 | Int32($1) }
         let ad = try AssociatedData(tenant: Self.scope, table: table, column: column, row: row)
-        return try AEAD.open(Array(sealed.dropFirst(4)), key: try key(connection, keyID), associatedData: ad.bytes)
+        return try SealedValue.open(sealed, key: key(connection, SealedValue.keyID(of: sealed)), associatedData: ad)
     }
 
     /// HMAC-SHA256 of `value` (for example a normalised e-mail address) under a key derived from

@@ -74,18 +74,14 @@ public final class TenantKeyring: Sendable {
     /// Seals `plaintext` for `table.column` of row `row` with the tenant's active key.
     public func seal(_ plaintext: [UInt8], _ tx: borrowing TenantTransaction, table: String, column: String, row: [UInt8]) throws -> [UInt8] {
         let keyID = try ensureKey(tx)
-        let key = try key(tx, keyID)
         let ad = try AssociatedData(tenant: tx.tenant.bytes, table: table, column: column, row: row)
-        return keyID.bigEndianBytes + (try AEAD.seal(plaintext, key: key, associatedData: ad.bytes))
+        return try SealedValue.seal(plaintext, keyID: keyID, key: key(tx, keyID), associatedData: ad)
     }
 
     /// Opens a value sealed by `seal` for the same tenant, table, column and row.
     public func open(_ sealed: [UInt8], _ tx: borrowing TenantTransaction, table: String, column: String, row: [UInt8]) throws -> [UInt8] {
-        guard sealed.count >= 4 else { throw CryptoError(.invalidInput, "sealed value shorter than its key id") }
-        let keyID = sealed.prefix(4).reduce(Int32(0)) { $0 << 8 | Int32($1) }
-        let key = try key(tx, keyID)
         let ad = try AssociatedData(tenant: tx.tenant.bytes, table: table, column: column, row: row)
-        return try AEAD.open(Array(sealed.dropFirst(4)), key: key, associatedData: ad.bytes)
+        return try SealedValue.open(sealed, key: key(tx, SealedValue.keyID(of: sealed)), associatedData: ad)
     }
 
     /// The data key `keyID` of the transaction's tenant, unwrapped (cached briefly).

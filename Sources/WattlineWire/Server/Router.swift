@@ -11,14 +11,22 @@ public struct CallContext: Sendable {
     public let authorization: String
 }
 
-/// A call that ends with a status other than OK.
-public struct CallFailure: Error, Sendable {
+/// Why a call ends with a status other than OK while the connection carries on (docs/protocol.md
+/// §7): thrown by handlers, and by the protocol layer for per-call limits. The server sends it as
+/// `STATUS`, the client as `CANCEL`.
+public struct CallFailure: Error, Hashable, Sendable, CustomStringConvertible {
+    /// gRPC canonical status code.
     public let code: UInt32
     public let message: String
+
     public init(code: UInt32, _ message: String) {
         self.code = code
         self.message = message
     }
+
+    public var description: String { "status \(code): \(message)" }
+
+    public static func resourceExhausted(_ message: String) -> CallFailure { CallFailure(code: 8, message) }
 }
 
 /// Methods by wire path, each decoding its request and encoding its response.
