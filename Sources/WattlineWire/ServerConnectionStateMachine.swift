@@ -70,7 +70,12 @@ public struct ServerConnectionStateMachine: Sendable {
             return [.endOfRequests(streamID: frame.streamID)]
         case .cancel:
             let cancel = try frame.control(RpcV1.Cancel.self)
-            guard streams.removeValue(forKey: frame.streamID) != nil else { return [] }
+            guard streams.removeValue(forKey: frame.streamID) != nil else {
+                guard frame.streamID <= highestStreamID else {
+                    throw .protocolError("CANCEL on stream \(frame.streamID), which was never opened")
+                }
+                return []
+            }
             return [.cancelCall(streamID: frame.streamID, code: cancel.code)]
         case .windowUpdate: return try receiveWindowUpdate(frame)
         case .ping:
@@ -136,7 +141,11 @@ public struct ServerConnectionStateMachine: Sendable {
     private mutating func receiveMessage(_ frame: Frame) throws(WireError) -> [ServerConnectionAction] {
         // Flow control counts every MESSAGE byte, even for a call that has just ended.
         try connectionReceiveWindow.consume(frame.payload.readableBytes)
-        guard var stream = try openStream(frame) else { return [] }
+        guard var stream = try openStream(frame) else {
+            // Late bytes of an ended call: nobody consumes them, so give the connection window back.
+            let frames = consumed(frame.payload.readableBytes, streamID: frame.streamID)
+            return frames.isEmpty ? [] : [.send(frames)]
+        }
         guard !stream.clientHalfClosed else {
             throw .protocolError("MESSAGE on stream \(frame.streamID) after HALF_CLOSE")
         }
@@ -174,12 +183,14 @@ public struct ServerConnectionStateMachine: Sendable {
         return nil
     }
 
-    /// The handler consumed `bytes` of request messages: replenish the windows when half is used,
-    /// so a slow handler holds its client back and memory stays bounded.
+    /// The handler consumed `bytes` of request messages (or they were dropped with their call):
+    /// replenish the windows when half is used, so a slow handler holds its client back and memory
+    /// stays bounded. For a call that has ended only the connection window is replenished.
     public mutating func consumed(_ bytes: Int, streamID: UInt32) -> [Frame] {
         var frames: [Frame] = []
         connectionConsumedSinceUpdate += bytes
-        if connectionConsumedSinceUpdate >= localSettings.initialConnectionWindow / 2 {
+        if connectionConsumedSinceUpdate >= localSettings.initialConnectionWindow / 2,
+           connectionConsumedSinceUpdate > 0 {
             frames.append(.windowUpdate(streamID: 0, increment: UInt32(connectionConsumedSinceUpdate)))
             try? connectionReceiveWindow.grow(by: UInt32(connectionConsumedSinceUpdate))
             connectionConsumedSinceUpdate = 0
@@ -220,6 +231,15 @@ public struct ServerConnectionStateMachine: Sendable {
         return .control(.goAway, RpcV1.GoAway.with {
             $0.lastStreamID = highestStreamID
             $0.reason = .noError
+            $0.message = message
+        })
+    }
+
+    /// A `GOAWAY` that ends the connection now, naming the last stream that was processed.
+    public func goAway(_ reason: RpcV1.GoAwayReason, _ message: String) -> Frame {
+        .control(.goAway, RpcV1.GoAway.with {
+            $0.lastStreamID = highestStreamID
+            $0.reason = reason
             $0.message = message
         })
     }

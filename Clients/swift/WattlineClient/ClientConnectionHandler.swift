@@ -1,172 +1,351 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import WattlineProtos
 import WattlineWire
 
-/// A unary call handed to the connection: its frames are written and its promise completed with
-/// the response message or an `RPCError`.
-struct UnaryCallRequest {
-    let header: RpcV1.CallHeader
-    let request: ByteBuffer
-    let promise: EventLoopPromise<ByteBuffer>
-}
-
-/// The client side of one connection: sends the preface and HELLO, opens a stream per call, joins
-/// response fragments and completes calls on STATUS. Unary calls only, for now.
-final class ClientConnectionHandler: ChannelDuplexHandler {
+/// The client side of one connection (docs/protocol.md): sends the preface and `HELLO`, opens a
+/// stream per call (queueing calls beyond the server's `max_concurrent_streams`), frames requests
+/// within the send windows, hands responses to the calls and opens the receive windows as the
+/// calls consume them. It lives on the channel's event loop; `WattlineClient` reaches it through
+/// `ClientConnection.execute`.
+final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = UnaryCallRequest
     typealias OutboundOut = ByteBuffer
 
-    private struct PendingCall {
-        let promise: EventLoopPromise<ByteBuffer>
+    private final class Stream {
+        let call: ClientStreamCall
+        var sendWindow: FlowWindow
+        var receiveWindow: FlowWindow
+        var consumedSinceUpdate = 0
+        var sends = SendQueue()
+        var halfClosed = false
         var assembler: MessageAssembler
-        var response: ByteBuffer?
+        var unaryResponse: ByteBuffer?
+        /// Bytes of a streaming response's fragments received before its last one.
+        var fragmentBytes = 0
+
+        init(call: ClientStreamCall, sendWindow: Int, receiveWindow: Int, maxMessageSize: Int) {
+            self.call = call
+            self.sendWindow = FlowWindow(initial: sendWindow)
+            self.receiveWindow = FlowWindow(initial: receiveWindow)
+            self.assembler = MessageAssembler(maxMessageSize: maxMessageSize)
+        }
     }
 
-    private var decoder = FrameDecoder(maxFrameSize: WireSettings.defaults.maxFrameSize)
+    /// What this client announces in its `HELLO`: larger receive windows than the defaults, so a
+    /// streaming download is not held back by round trips.
+    static let settings: WireSettings = {
+        var settings = WireSettings.defaults
+        settings.initialStreamWindow = 256 << 10
+        settings.initialConnectionWindow = 4 << 20
+        return settings
+    }()
+
+    let goingAway: NIOLockedValueBox<Bool>
+    private var context: ChannelHandlerContext?
+    private var decoder = FrameDecoder(maxFrameSize: settings.maxFrameSize)
     private var buffer = ByteBuffer()
     private var nextStreamID: UInt32 = 1
-    private var calls: [UInt32: PendingCall] = [:]
+    private var streams: [UInt32: Stream] = [:]
     private var peerSettings = WireSettings.defaults
+    private var connectionSendWindow = FlowWindow(initial: WireSettings.defaults.initialConnectionWindow)
+    private var connectionReceiveWindow = FlowWindow(initial: settings.initialConnectionWindow)
+    private var connectionConsumedSinceUpdate = 0
     private var goneAway = false
-    /// Calls waiting for a free stream: the server's `max_concurrent_streams` is respected here.
-    private var waiting: [UnaryCallRequest] = []
-    private var waitingHead = 0
+    private var ended: RPCError?
+    /// Calls waiting for a free stream.
+    private var waiting: [ClientStreamCall] = []
+    private var deadlines: [ObjectIdentifier: Scheduled<Void>] = [:]
+    private var flushPending = false
+
+    init(goingAway: NIOLockedValueBox<Bool>) {
+        self.goingAway = goingAway
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         var out = context.channel.allocator.buffer(bytes: Preface.bytes)
         Frame.control(.hello, RpcV1.Hello.with {
             $0.versions = WireVersion.supported
-            $0.settings = WireSettings.defaults.message
-            $0.agent = "wattline-swift/0.1"
+            $0.settings = Self.settings.message
+            $0.agent = "wattline-swift/0.2"
         }).write(into: &out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         context.fireChannelActive()
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let call = unwrapOutboundIn(data)
-        promise?.succeed()
-        guard !goneAway else {
-            call.promise.fail(RPCError(code: 14, "the server is going away; reconnect"))
-            return
-        }
-        guard calls.count < peerSettings.maxConcurrentStreams else {
-            waiting.append(call)
-            return
-        }
-        open(call, context: context)
+    func channelInactive(context: ChannelHandlerContext) {
+        endAll(ended ?? .unavailable("connection closed"))
+        context.fireChannelInactive()
     }
 
-    private func open(_ call: UnaryCallRequest, context: ChannelHandlerContext) {
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        endAll(.unavailable("connection failed: \(error)"))
+        context.close(promise: nil)
+    }
+
+    // MARK: Calls (from WattlineClient, on the event loop)
+
+    /// Opens `call` now or when a stream is free; `timeout` is enforced here (§4.2).
+    func start(_ call: ClientStreamCall, timeout: TimeAmount?) {
+        guard let context else { return call.fail(.unavailable("not connected", wasProcessed: false)) }
+        if let ended { return call.fail(ended) }
+        guard !goneAway else { return call.fail(.unavailable("the server is going away; reconnect", wasProcessed: false)) }
+        if let timeout {
+            deadlines[ObjectIdentifier(call)] = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+                cancel(call, code: 4, "deadline exceeded")
+            }
+        }
+        if streams.count < peerSettings.maxConcurrentStreams {
+            open(call, context: context)
+        } else {
+            waiting.append(call)
+        }
+        flushIfNeeded()
+    }
+
+    /// Ends `call` from the client's side: `CANCEL` with `code` if it is open (§4.3).
+    func cancel(_ call: ClientStreamCall, code: UInt32, _ message: String) {
+        deadlines.removeValue(forKey: ObjectIdentifier(call))?.cancel()
+        if let id = call.streamID.withLockedValue({ $0 }), let stream = streams.removeValue(forKey: id) {
+            write(.control(.cancel, streamID: id, RpcV1.Cancel.with { $0.code = code }))
+            if case .streaming(_, let responses) = stream.call.shape {
+                giveBack(responses.fail(RPCError(code: code, message)) + stream.fragmentBytes, id: id)
+            }
+            openWaiting()
+            flushIfNeeded()
+        } else if let index = waiting.firstIndex(where: { $0 === call }) {
+            waiting.remove(at: index)
+        }
+        call.fail(RPCError(code: code, message))
+    }
+
+    /// The call's task wrote requests: frame what the windows allow.
+    func requestsWritten(streamID: UInt32?) {
+        guard let id = streamID else { return }  // not open yet: `open` pumps
+        pump(id)
+        flushIfNeeded()
+    }
+
+    /// A call's task consumed `bytes` of responses: open the windows again.
+    func consumed(_ bytes: Int, streamID: UInt32?) {
+        guard let id = streamID else { return }
+        giveBack(bytes, id: id)
+        flushIfNeeded()
+    }
+
+    private func open(_ call: ClientStreamCall, context: ChannelHandlerContext) {
         let id = nextStreamID
         nextStreamID += 2
-        calls[id] = PendingCall(promise: call.promise, assembler: MessageAssembler(maxMessageSize: WireSettings.defaults.maxMessageSize))
-        var out = context.channel.allocator.buffer(capacity: 64 + call.request.readableBytes)
-        Frame.control(.open, streamID: id, call.header).write(into: &out)
-        var request = call.request
-        repeat {
-            let slice = request.readSlice(length: min(peerSettings.maxFrameSize, request.readableBytes))!
-            Frame(type: .message, flags: request.readableBytes > 0 ? .more : [], streamID: id, payload: slice).write(into: &out)
-        } while request.readableBytes > 0
-        Frame(type: .halfClose, streamID: id).write(into: &out)
-        context.write(wrapOutboundOut(out), promise: nil)
+        call.streamID.withLockedValue { $0 = id }
+        let stream = Stream(
+            call: call, sendWindow: peerSettings.initialStreamWindow,
+            receiveWindow: Self.settings.initialStreamWindow, maxMessageSize: Self.settings.maxMessageSize)
+        if case .unary(let request, _) = call.shape {
+            stream.sends.enqueue(OutboundMessages.Batch(messages: [request], finished: true))
+        }
+        streams[id] = stream
+        write(.control(.open, streamID: id, call.header))
+        pump(id)
     }
 
-    /// Opens waiting calls while streams are free.
-    private func openWaiting(context: ChannelHandlerContext) {
-        var opened = false
-        while waitingHead < waiting.count, calls.count < peerSettings.maxConcurrentStreams, !goneAway {
-            open(waiting[waitingHead], context: context)
-            waitingHead += 1
-            opened = true
+    private func openWaiting() {
+        guard let context else { return }
+        while !waiting.isEmpty, streams.count < peerSettings.maxConcurrentStreams, !goneAway {
+            open(waiting.removeFirst(), context: context)
         }
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingHead = 0
-        }
-        if opened { context.flush() }
     }
+
+    // MARK: Outbound
+
+    private func pump(_ id: UInt32) {
+        guard let stream = streams[id] else { return }
+        if case .streaming(let requests, _) = stream.call.shape { stream.sends.enqueue(requests.take()) }
+        if let size = stream.sends.headRemaining, size > peerSettings.maxMessageSize {
+            cancel(stream.call, code: 8, "request of \(size) bytes exceeds the server's max_message_size")
+            return
+        }
+        let window = min(stream.sendWindow.available, connectionSendWindow.available)
+        let sent = stream.sends.drain(
+            streamID: id, window: window, maxFrameSize: peerSettings.maxFrameSize,
+            emit: { write($0) },
+            completed: { size in
+                if case .streaming(let requests, _) = stream.call.shape { requests.written(size) }
+            })
+        try? stream.sendWindow.consume(sent)  // never more than `window`
+        try? connectionSendWindow.consume(sent)
+        if stream.sends.isEmpty, stream.sends.writerFinished, !stream.halfClosed {
+            stream.halfClosed = true
+            write(Frame(type: .halfClose, streamID: id))
+        }
+    }
+
+    private func giveBack(_ bytes: Int, id: UInt32) {
+        guard bytes > 0 else { return }
+        connectionConsumedSinceUpdate += bytes
+        if connectionConsumedSinceUpdate >= Self.settings.initialConnectionWindow / 2 {
+            write(.windowUpdate(streamID: 0, increment: UInt32(connectionConsumedSinceUpdate)))
+            try? connectionReceiveWindow.grow(by: UInt32(connectionConsumedSinceUpdate))
+            connectionConsumedSinceUpdate = 0
+        }
+        guard let stream = streams[id] else { return }
+        stream.consumedSinceUpdate += bytes
+        if stream.consumedSinceUpdate >= Self.settings.initialStreamWindow / 2 {
+            write(.windowUpdate(streamID: id, increment: UInt32(stream.consumedSinceUpdate)))
+            try? stream.receiveWindow.grow(by: UInt32(stream.consumedSinceUpdate))
+            stream.consumedSinceUpdate = 0
+        }
+    }
+
+    private func write(_ frame: Frame) {
+        guard let context else { return }
+        var out = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
+        frame.write(into: &out)
+        context.write(wrapOutboundOut(out), promise: nil)
+        flushPending = true
+    }
+
+    private func flushIfNeeded() {
+        guard flushPending, let context else { return }
+        flushPending = false
+        context.flush()
+    }
+
+    // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         buffer.writeBuffer(&bytes)
         do throws(WireError) {
-            while let frame = try decoder.next(from: &buffer) { try receive(frame, context: context) }
+            while let frame = try decoder.next(from: &buffer) { try receive(frame) }
             buffer.discardReadBytes()
-            openWaiting(context: context)
+            openWaiting()
+            flushIfNeeded()
         } catch {
-            failAll(RPCError(code: 14, "connection error: \(error)"))
+            write(.control(.goAway, RpcV1.GoAway.with {
+                $0.reason = error.reason
+                $0.message = error.message
+            }))
+            flushIfNeeded()
+            endAll(.unavailable("the server broke the protocol: \(error)"))
             context.close(promise: nil)
         }
     }
 
-    private func receive(_ frame: Frame, context: ChannelHandlerContext) throws(WireError) {
+    private func receive(_ frame: Frame) throws(WireError) {
         switch frame.type {
         case .hello:
+            let previous = peerSettings
             peerSettings = try WireSettings(validating: frame.control(RpcV1.Hello.self).settings ?? RpcV1.Settings())
+            // Windows assumed from the defaults change by the difference (never below zero).
+            let connectionDelta = peerSettings.initialConnectionWindow - previous.initialConnectionWindow
+            connectionSendWindow = FlowWindow(initial: max(0, connectionSendWindow.available + connectionDelta))
+            let streamDelta = peerSettings.initialStreamWindow - previous.initialStreamWindow
+            for (id, stream) in streams {
+                stream.sendWindow = FlowWindow(initial: max(0, stream.sendWindow.available + streamDelta))
+                pump(id)
+            }
         case .message:
-            guard var call = calls[frame.streamID] else { return }
-            do {
-                if let message = try call.assembler.append(frame.payload, more: frame.flags.contains(.more)) {
-                    call.response = message
-                }
-                calls[frame.streamID] = call
-            } catch {
-                calls[frame.streamID] = nil
-                call.promise.fail(RPCError(code: error.code, error.message))
-            }
-            // Give the window back at once: unary responses are consumed whole.
-            var out = context.channel.allocator.buffer(capacity: 26)
-            Frame.windowUpdate(streamID: 0, increment: UInt32(max(frame.payload.readableBytes, 1))).write(into: &out)
-            if frame.payload.readableBytes > 0 {
-                Frame.windowUpdate(streamID: frame.streamID, increment: UInt32(frame.payload.readableBytes)).write(into: &out)
-            }
-            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            try receiveMessage(frame)
         case .status:
-            guard let call = calls.removeValue(forKey: frame.streamID) else { return }
+            guard let stream = streams.removeValue(forKey: frame.streamID) else { return }
+            deadlines.removeValue(forKey: ObjectIdentifier(stream.call))?.cancel()
             let status = try frame.control(RpcV1.CallStatus.self)
-            if status.code == 0, let response = call.response {
-                call.promise.succeed(response)
-            } else if status.code == 0 {
-                call.promise.fail(RPCError(code: 13, "the server ended a unary call without a response"))
-            } else {
-                call.promise.fail(RPCError(code: status.code, status.message))
+            let failure = status.code == 0 ? nil : RPCError(code: status.code, status.message)
+            switch stream.call.shape {
+            case .unary(_, let response):
+                if let failure {
+                    response.fail(failure)
+                } else if let message = stream.unaryResponse {
+                    response.succeed(message)
+                } else {
+                    response.fail(RPCError(code: 13, "the server ended a unary call without a response"))
+                }
+            case .streaming(let requests, let responses):
+                requests.close(failure ?? RPCError(code: 0, "the call has ended"))
+                responses.finish(failure)
             }
-        case .ping where !frame.flags.contains(.ack):
-            var out = context.channel.allocator.buffer(capacity: 17)
-            Frame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload).write(into: &out)
-            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        case .windowUpdate:
+            let increment = try frame.windowIncrement()
+            if frame.streamID == 0 {
+                try connectionSendWindow.grow(by: increment)
+                for id in streams.keys.sorted() { pump(id) }
+            } else if let stream = streams[frame.streamID] {
+                try stream.sendWindow.grow(by: increment)
+                pump(frame.streamID)
+            }
+        case .ping:
+            if !frame.flags.contains(.ack) { write(Frame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload)) }
         case .goAway:
             let goAway = try frame.control(RpcV1.GoAway.self)
             goneAway = true
-            for (id, call) in calls where id > goAway.lastStreamID {
-                calls[id] = nil
-                call.promise.fail(RPCError(code: 14, "not processed before the server went away; retry"))
+            goingAway.withLockedValue { $0 = true }
+            if goAway.reason != .noError {
+                ended = .unavailable("the server ended the connection: \(goAway.message)", wasProcessed: goAway.lastStreamID == 0)
             }
-        default:
-            return
+            for (id, stream) in streams where id > goAway.lastStreamID {
+                streams[id] = nil
+                deadlines.removeValue(forKey: ObjectIdentifier(stream.call))?.cancel()
+                stream.call.fail(.unavailable("not processed before the server went away; retry", wasProcessed: false))
+            }
+            let queued = waiting
+            waiting.removeAll()
+            for call in queued { call.fail(.unavailable("the server is going away; retry", wasProcessed: false)) }
+        case .open, .halfClose, .cancel:
+            throw WireError(.protocolError, "\(frame.type) from a server")
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        failAll(RPCError(code: 14, "connection closed"))
-        context.fireChannelInactive()
+    private func receiveMessage(_ frame: Frame) throws(WireError) {
+        let size = frame.payload.readableBytes
+        try connectionReceiveWindow.consume(size)
+        guard let stream = streams[frame.streamID] else {
+            giveBack(size, id: frame.streamID)  // late bytes of a call that ended
+            return
+        }
+        try stream.receiveWindow.consume(size)
+        let isUnary: Bool
+        if case .unary = stream.call.shape { isUnary = true } else { isUnary = false }
+        if isUnary { giveBack(size, id: frame.streamID) }  // held until STATUS, then handed over whole
+        let message: ByteBuffer?
+        do {
+            message = try stream.assembler.append(frame.payload, more: frame.flags.contains(.more))
+        } catch {
+            if !isUnary { stream.fragmentBytes += size }
+            cancel(stream.call, code: 8, "response larger than \(Self.settings.maxMessageSize) bytes")
+            return
+        }
+        guard let message else {
+            if !isUnary { stream.fragmentBytes += size }
+            return
+        }
+        switch stream.call.shape {
+        case .unary:
+            guard stream.unaryResponse == nil else {
+                cancel(stream.call, code: 13, "the server sent two responses to a unary call")
+                return
+            }
+            stream.unaryResponse = message
+        case .streaming(_, let responses):
+            stream.fragmentBytes = 0
+            responses.yield(message)
+        }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(RPCError(code: 14, "connection failed: \(error)"))
-        context.close(promise: nil)
-    }
-
-    private func failAll(_ error: RPCError) {
-        let pending = calls
-        calls.removeAll()
-        for call in pending.values { call.promise.fail(error) }
-        let queued = waiting[waitingHead...]
+    private func endAll(_ error: RPCError) {
+        ended = ended ?? error
+        goingAway.withLockedValue { $0 = true }
+        for timer in deadlines.values { timer.cancel() }
+        deadlines.removeAll()
+        let open = streams.values.map(\.call) + waiting
+        streams.removeAll()
         waiting.removeAll()
-        waitingHead = 0
-        for call in queued { call.promise.fail(error) }
+        for call in open { call.fail(error) }
     }
 }
 

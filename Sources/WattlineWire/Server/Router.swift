@@ -1,63 +1,83 @@
 import NIOCore
 import WattlineProtos
 
-/// What a handler knows about its call.
-public struct CallContext: Sendable {
-    public let method: String
-    /// When the call must be finished by (from the client's `timeout_ms`), if any.
-    public let deadline: ContinuousClock.Instant?
-    public let metadata: [RpcV1.MetadataEntry]
-    /// The bearer credential, for the authentication interceptor; never log it.
-    public let authorization: String
-}
-
-/// Why a call ends with a status other than OK while the connection carries on (docs/protocol.md
-/// §7): thrown by handlers, and by the protocol layer for per-call limits. The server sends it as
-/// `STATUS`, the client as `CANCEL`.
-public struct CallFailure: Error, Hashable, Sendable, CustomStringConvertible {
-    /// gRPC canonical status code.
-    public let code: UInt32
-    public let message: String
-
-    public init(code: UInt32, _ message: String) {
-        self.code = code
-        self.message = message
+/// The server's methods by wire path, registered with their generated types, and the interceptors
+/// that run around every call.
+public struct Router: Sendable {
+    /// A method with its messages still encoded, as the connection runs it.
+    enum RawHandler: Sendable {
+        /// One request, one response.
+        case unary(@Sendable (ByteBuffer, CallContext) async throws -> ByteBuffer)
+        /// One request, then the handler writes responses (server-streaming).
+        case singleRequest(@Sendable (ByteBuffer, OutboundMessages, CallContext) async throws -> Void)
+        /// Requests as a stream; responses written (client-streaming returns one; bidirectional).
+        case requestStream(@Sendable (InboundMessages, OutboundMessages, CallContext) async throws -> Void)
     }
 
-    public var description: String { "status \(code): \(message)" }
-
-    public static func resourceExhausted(_ message: String) -> CallFailure { CallFailure(code: 8, message) }
-}
-
-/// Methods by wire path, each decoding its request and encoding its response.
-public struct Router: Sendable {
-    typealias RawUnary = @Sendable (ByteBuffer, CallContext) async throws -> ByteBuffer
-    private var unary: [String: RawUnary] = [:]
+    private var handlers: [String: (kind: ProtoCallKind, handler: RawHandler)] = [:]
+    public private(set) var interceptors: [any ServerInterceptor] = []
+    /// Bounds on decoding every request.
+    public var limits = ProtoLimits.default
 
     public init() {}
 
-    /// Registers a unary method with typed messages.
+    /// Adds an interceptor; the first added runs outermost.
+    public mutating func intercept(_ interceptor: any ServerInterceptor) {
+        interceptors.append(interceptor)
+    }
+
     public mutating func unary<M: ProtoMethod>(
         _ method: M.Type, _ handler: @escaping @Sendable (M.Request, CallContext) async throws -> M.Response
     ) {
         precondition(M.kind == .unary, "\(M.path) is not a unary method")
-        let raw: RawUnary = { bytes, context in
-            let request: M.Request
-            do throws(ProtoError) {
-                request = try bytes.withUnsafeReadableBytes { raw in
-                    Result { () throws(ProtoError) in try M.Request(serializedBytes: raw, limits: .default) }
-                }.get()
-            } catch {
-                throw CallFailure(code: 3, "request is not a valid \(M.Request.protoName): \(error.code)")
-            }
-            let response = try await handler(request, context)
+        let limits = limits
+        register(M.self, .unary { bytes, context in
+            let response = try await handler(try decodeRequest(M.Request.self, bytes, limits: limits), context)
             return ByteBuffer(bytes: response.serializedBytes())
-        }
-        unary[M.path] = raw
+        })
     }
 
-    func unaryHandler(for path: String) -> RawUnary? { unary[path] }
+    public mutating func serverStreaming<M: ProtoMethod>(
+        _ method: M.Type,
+        _ handler: @escaping @Sendable (M.Request, ResponseWriter<M.Response>, CallContext) async throws -> Void
+    ) {
+        precondition(M.kind == .serverStreaming, "\(M.path) is not a server-streaming method")
+        let limits = limits
+        register(M.self, .singleRequest { bytes, out, context in
+            try await handler(try decodeRequest(M.Request.self, bytes, limits: limits), ResponseWriter(messages: out), context)
+        })
+    }
+
+    public mutating func clientStreaming<M: ProtoMethod>(
+        _ method: M.Type,
+        _ handler: @escaping @Sendable (RequestStream<M.Request>, CallContext) async throws -> M.Response
+    ) {
+        precondition(M.kind == .clientStreaming, "\(M.path) is not a client-streaming method")
+        let limits = limits
+        register(M.self, .requestStream { messages, out, context in
+            let response = try await handler(RequestStream(messages: messages, limits: limits), context)
+            try await out.write(ByteBuffer(bytes: response.serializedBytes()))
+        })
+    }
+
+    public mutating func bidirectional<M: ProtoMethod>(
+        _ method: M.Type,
+        _ handler: @escaping @Sendable (RequestStream<M.Request>, ResponseWriter<M.Response>, CallContext) async throws -> Void
+    ) {
+        precondition(M.kind == .bidirectionalStreaming, "\(M.path) is not a bidirectional method")
+        let limits = limits
+        register(M.self, .requestStream { messages, out, context in
+            try await handler(RequestStream(messages: messages, limits: limits), ResponseWriter(messages: out), context)
+        })
+    }
+
+    private mutating func register<M: ProtoMethod>(_ method: M.Type, _ handler: RawHandler) {
+        precondition(handlers[M.path] == nil, "\(M.path) registered twice")
+        handlers[M.path] = (M.kind, handler)
+    }
+
+    func handler(for path: String) -> (kind: ProtoCallKind, handler: RawHandler)? { handlers[path] }
 
     /// Every registered path.
-    public var paths: [String] { Array(unary.keys).sorted() }
+    public var paths: [String] { handlers.keys.sorted() }
 }

@@ -3,33 +3,104 @@ import WattlineProtos
 
 /// Runs the server side of one Wattline connection on a channel whose inbound data is the
 /// plaintext byte stream (behind the TLS handler): checks the preface, cuts frames, feeds them to
-/// `ServerConnectionStateMachine` and carries out its actions. Handlers run as tasks; their
-/// results come back to the event loop to be written. Unary calls only, for now.
+/// `ServerConnectionStateMachine` and carries out its actions. Handlers run as tasks; requests
+/// reach them through `InboundMessages`, responses come back through `OutboundMessages`, and the
+/// flow-control windows move only as fast as both sides consume (docs/protocol.md §5).
 public final class ServerConnectionHandler: ChannelInboundHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
-    private struct Call {
-        var request: ByteBuffer?
-        var task: Task<Void, Never>?
-        let context: CallContext
-        let handler: Router.RawUnary
+    public struct Options: Sendable {
+        public var settings = WireSettings.defaults
+        /// A connection must send its preface and `HELLO` within this time.
+        public var helloTimeout = TimeAmount.seconds(10)
+        /// When set, the connection is refused right after the preface with this `GOAWAY`
+        /// (the server is at its connection limit).
+        public var refusal: WireError?
+        public init() {}
     }
 
     private let router: Router
+    private let options: Options
     private var machine: ServerConnectionStateMachine
     private var decoder: FrameDecoder
     private var buffer = ByteBuffer()
     private var prefaceSeen = false
-    private var calls: [UInt32: Call] = [:]
+    private var calls: [UInt32: ServerCall] = [:]
     private var closing = false
     private var draining = false
+    private var peerGoneAway = false
+    private var peer = PeerIdentity()
+    private var clock: ConnectionClock
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+    /// Calls with responses waiting for the channel to become writable again.
+    private var blockedOnWritability = false
+    private var flushPending = false
 
-    public init(router: Router, settings: WireSettings = .defaults) {
-        self.router = router
-        self.machine = ServerConnectionStateMachine(settings: settings)
-        self.decoder = FrameDecoder(maxFrameSize: settings.maxFrameSize)
+    public convenience init(router: Router, settings: WireSettings = .defaults) {
+        var options = Options()
+        options.settings = settings
+        self.init(router: router, options: options)
     }
+
+    public init(router: Router, options: Options) {
+        self.router = router
+        self.options = options
+        self.machine = ServerConnectionStateMachine(settings: options.settings)
+        self.decoder = FrameDecoder(maxFrameSize: options.settings.maxFrameSize)
+        self.clock = ConnectionClock(settings: options.settings, helloTimeout: options.helloTimeout, now: .now())
+    }
+
+    // MARK: Lifecycle
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        peer.remoteAddress = context.channel.remoteAddress?.description
+        armTimer(context: context)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        timer?.cancel()
+        for call in calls.values { _ = call.stop(CallFailure.unavailable("connection closed")) }
+        calls.removeAll()
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS failures, resets: there is nobody left to tell.
+        closing = true
+        context.close(promise: nil)
+    }
+
+    /// `DrainRequest` starts a graceful drain: `GOAWAY`, finish the open calls, then close.
+    /// A `PeerIdentityEvent` (the TLS handshake) names the peer for the calls' contexts.
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let identified = event as? any PeerIdentityEvent {
+            let address = peer.remoteAddress
+            peer = identified.peerIdentity
+            peer.remoteAddress = peer.remoteAddress ?? address
+        } else if event is DrainRequest {
+            guard !draining, !closing else { return }
+            draining = true
+            write(machine.beginDrain(), context: context)
+            context.flush()
+            closeIfDone(context: context)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, blockedOnWritability {
+            blockedOnWritability = false
+            for id in calls.keys.sorted() { pump(id, context: context) }
+            flushIfNeeded(context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Inbound frames
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
@@ -44,41 +115,25 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
                     return
                 }
                 prefaceSeen = true
+                if let refusal = options.refusal { throw refusal }
             }
-            while let frame = try decoder.next(from: &buffer) {
+            let now = NIODeadline.now()
+            var received = false
+            while !closing, let frame = try decoder.next(from: &buffer) {
+                received = true
+                if frame.type == .hello { clock.helloReceived() }
+                if frame.type == .ping, !frame.flags.contains(.ack), !clock.allowPing(at: now) {
+                    throw WireError(.enhanceYourCalm, "more than one PING per 5 s")
+                }
                 for action in try machine.receive(frame) { run(action, context: context) }
             }
+            if received { clock.received(at: now) }
             buffer.discardReadBytes()
-            context.flush()
-            closeIfDrained(context: context)
+            flushIfNeeded(context: context)
+            closeIfDone(context: context)
         } catch {
             fail(error, context: context)
         }
-    }
-
-    /// `DrainRequest` starts a graceful drain: `GOAWAY`, finish the open calls, then close.
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is DrainRequest else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
-        guard !draining, !closing else { return }
-        draining = true
-        write(machine.beginDrain(), context: context)
-        context.flush()
-        closeIfDrained(context: context)
-    }
-
-    private func closeIfDrained(context: ChannelHandlerContext) {
-        guard draining, calls.isEmpty, !closing else { return }
-        closing = true
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in context.close(promise: nil) }
-    }
-
-    public func channelInactive(context: ChannelHandlerContext) {
-        for call in calls.values { call.task?.cancel() }
-        calls.removeAll()
-        context.fireChannelInactive()
     }
 
     private func run(_ action: ServerConnectionAction, context: ChannelHandlerContext) {
@@ -86,90 +141,219 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         case .send(let frames):
             for frame in frames { write(frame, context: context) }
         case .startCall(let id, let header):
-            guard let handler = router.unaryHandler(for: header.method) else {
-                finish(id, code: 12, "unknown method \(header.method)", context: context)
-                return
-            }
-            let deadline = header.timeoutMs > 0 ? ContinuousClock.now + .milliseconds(Int64(clamping: header.timeoutMs)) : nil
-            calls[id] = Call(
-                request: nil, task: nil,
-                context: CallContext(method: header.method, deadline: deadline, metadata: header.metadata,
-                                     authorization: header.authorization),
-                handler: handler)
+            open(id, header, context: context)
         case .deliver(let id, let message):
-            for frame in machine.consumed(message.readableBytes, streamID: id) { write(frame, context: context) }
-            guard calls[id] != nil else { return }
-            guard calls[id]!.request == nil else {
-                finish(id, code: 3, "a unary call takes exactly one request message", context: context)
-                return
-            }
-            calls[id]!.request = message
+            deliver(id, message, context: context)
         case .endOfRequests(let id):
             guard let call = calls[id] else { return }
-            guard let request = call.request else {
-                finish(id, code: 3, "a unary call takes exactly one request message", context: context)
-                return
+            if let inbound = call.inbound {
+                inbound.finish()
+            } else if let request = call.request {
+                start(call, request: request, context: context)
+            } else {
+                end(id, .invalidArgument("\(call.context.method) takes exactly one request message"), context: context)
             }
-            start(id, call, request, context: context)
         case .cancelCall(let id, _):
-            calls.removeValue(forKey: id)?.task?.cancel()
-        case .resumeWriting, .peerGoingAway:
-            break  // unary responses are written whole; streaming will use these
+            guard let call = calls.removeValue(forKey: id) else { return }
+            giveBack(call.stop(CancellationError()), id: id, context: context)
+            callsChanged(context: context)
+        case .resumeWriting(let id):
+            pump(id, context: context)
+        case .peerGoingAway:
+            peerGoneAway = true
         }
     }
 
-    private func start(_ id: UInt32, _ call: Call, _ request: ByteBuffer, context: ChannelHandlerContext) {
-        let loop = context.eventLoop
-        let box = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        let deadline = call.context.deadline
-        calls[id]?.task = Task {
-            let outcome: Result<ByteBuffer, CallFailure>
-            do {
-                let response = try await withDeadline(deadline) { try await call.handler(request, call.context) }
-                outcome = .success(response)
-            } catch let failure as CallFailure {
-                outcome = .failure(failure)
-            } catch is DeadlineExceeded {
-                outcome = .failure(CallFailure(code: 4, "deadline exceeded"))
-            } catch is CancellationError {
-                outcome = .failure(CallFailure(code: 1, "cancelled"))
-            } catch {
-                outcome = .failure(CallFailure(code: 13, "internal error"))
+    private func open(_ id: UInt32, _ header: RpcV1.CallHeader, context: ChannelHandlerContext) {
+        guard let (kind, handler) = router.handler(for: header.method) else {
+            end(id, .unimplemented("unknown method \(header.method)"), context: context)
+            return
+        }
+        if let problem = MetadataRules.problem(in: header.metadata) {
+            end(id, .invalidArgument(problem), context: context)
+            return
+        }
+        let timeout = header.timeoutMs > 0 ? TimeAmount.milliseconds(Int64(clamping: header.timeoutMs)) : nil
+        let callContext = CallContext(
+            method: header.method, kind: kind,
+            deadline: timeout.map { ContinuousClock.now + .nanoseconds($0.nanoseconds) },
+            metadata: header.metadata, authorization: header.authorization, peer: peer)
+        let call = ServerCall(id: id, context: callContext, handler: handler)
+        calls[id] = call
+        callsChanged(context: context)
+        if let timeout {
+            call.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+                end(id, .deadlineExceeded(), flushFirst: false, context: context)
+                flushIfNeeded(context: context)
+                closeIfDone(context: context)
             }
-            loop.execute {
-                let (handler, context) = box.value
-                handler.complete(id, outcome, context: context)
+        }
+        if !call.takesOneRequest {
+            let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            call.inbound = InboundMessages(reportThreshold: options.settings.initialStreamWindow / 4) { bytes in
+                eventLoop.execute {
+                    let (handler, context) = loop.value
+                    handler.giveBack(bytes, id: id, context: context)
+                    handler.flushIfNeeded(context: context)
+                }
+            }
+            start(call, request: nil, context: context)
+        }
+    }
+
+    private func deliver(_ id: UInt32, _ message: ByteBuffer, context: ChannelHandlerContext) {
+        guard let call = calls[id] else {
+            giveBack(message.readableBytes, id: id, context: context)
+            return
+        }
+        if let inbound = call.inbound {
+            inbound.yield(message)
+            return
+        }
+        giveBack(message.readableBytes, id: id, context: context)  // held in memory, bounded by max_message_size
+        guard call.request == nil, call.task == nil else {
+            end(id, .invalidArgument("\(call.context.method) takes exactly one request message"), context: context)
+            return
+        }
+        call.request = message
+    }
+
+    /// Request bytes consumed (or dropped): replenishes the windows.
+    private func giveBack(_ bytes: Int, id: UInt32, context: ChannelHandlerContext) {
+        guard bytes > 0 else { return }
+        for frame in machine.consumed(bytes, streamID: id) { write(frame, context: context) }
+    }
+
+    // MARK: Handlers
+
+    private func start(_ call: ServerCall, request: ByteBuffer?, context: ChannelHandlerContext) {
+        let id = call.id
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let interceptors = router.interceptors
+        let callContext = call.context
+        let outcome: @Sendable () async -> HandlerOutcome
+        switch call.handler {
+        case .unary(let body):
+            let request = request!
+            outcome = {
+                await HandlerOutcome.of {
+                    .response(try await interceptors.run(callContext) { try await body(request, $0) })
+                }
+            }
+        case .singleRequest(let body):
+            let out = makeOutbound(id, context: context)
+            call.outbound = out
+            let request = request!
+            outcome = {
+                await HandlerOutcome.of {
+                    try await interceptors.run(callContext) { try await body(request, out, $0) }
+                    out.finish()
+                    return .finished
+                }
+            }
+        case .requestStream(let body):
+            let out = makeOutbound(id, context: context)
+            call.outbound = out
+            let inbound = call.inbound!
+            outcome = {
+                await HandlerOutcome.of {
+                    try await interceptors.run(callContext) { try await body(inbound, out, $0) }
+                    out.finish()
+                    return .finished
+                }
+            }
+        }
+        call.task = Task {
+            let result = await outcome()
+            eventLoop.execute {
+                let (handler, context) = loop.value
+                handler.handlerEnded(id, result, context: context)
             }
         }
     }
 
-    private func complete(_ id: UInt32, _ outcome: Result<ByteBuffer, CallFailure>, context: ChannelHandlerContext) {
-        guard calls.removeValue(forKey: id) != nil, !closing else { return }
+    private func makeOutbound(_ id: UInt32, context: ChannelHandlerContext) -> OutboundMessages {
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        return OutboundMessages {
+            eventLoop.execute {
+                let (handler, context) = loop.value
+                handler.pump(id, context: context)
+                handler.flushIfNeeded(context: context)
+            }
+        }
+    }
+
+    private func handlerEnded(_ id: UInt32, _ outcome: HandlerOutcome, context: ChannelHandlerContext) {
+        guard let call = calls[id] else { return }  // cancelled, or ended by its deadline
+        call.deadlineTimer?.cancel()
         switch outcome {
-        case .success(var response):
-            // Split into frames no larger than the peer accepts; unary responses are small, and a
-            // response larger than the send window waits for the streaming runtime (not yet).
-            let chunk = machine.peerSettings.maxFrameSize
-            repeat {
-                let size = min(chunk, response.readableBytes)
-                let slice = response.readSlice(length: size)!
-                let more = response.readableBytes > 0
-                try? machine.sent(size, streamID: id)
-                write(Frame(type: .message, flags: more ? .more : [], streamID: id, payload: slice), context: context)
-            } while response.readableBytes > 0
-            if let status = machine.finish(streamID: id, status: RpcV1.CallStatus()) { write(status, context: context) }
-        case .failure(let failure):
-            finish(id, code: failure.code, failure.message, context: context)
+        case .response(let response):
+            call.sends.enqueue(response)
+            call.status = RpcV1.CallStatus()
+            pump(id, context: context)
+        case .finished:
+            call.status = RpcV1.CallStatus()
+            pump(id, context: context)
+        case .failed(let failure):
+            end(id, failure, context: context)
         }
-        context.flush()
-        closeIfDrained(context: context)
+        flushIfNeeded(context: context)
+        closeIfDone(context: context)
     }
 
-    private func finish(_ id: UInt32, code: UInt32, _ message: String, context: ChannelHandlerContext) {
-        calls.removeValue(forKey: id)?.task?.cancel()
+    // MARK: Outbound
+
+    /// Sends what the call has queued as far as the windows allow, then its `STATUS` once
+    /// everything before it is out.
+    private func pump(_ id: UInt32, context: ChannelHandlerContext) {
+        guard let call = calls[id], !closing else { return }
+        if let out = call.outbound { call.sends.enqueue(out.take()) }
+        if let size = call.sends.headRemaining, size > machine.peerSettings.maxMessageSize {
+            end(id, .resourceExhausted("response of \(size) bytes exceeds the client's max_message_size"),
+                flushFirst: false, context: context)
+            return
+        }
+        guard context.channel.isWritable else {
+            blockedOnWritability = true
+            return
+        }
+        let sent = call.sends.drain(
+            streamID: id, window: machine.sendable(streamID: id), maxFrameSize: machine.peerSettings.maxFrameSize,
+            emit: { write($0, context: context) },
+            completed: { call.outbound?.written($0) })
+        try? machine.sent(sent, streamID: id)  // never more than `sendable`
+        guard call.sends.isEmpty, let status = call.status else { return }
+        finish(id, status, context: context)
+    }
+
+    /// Ends the call with a failure: after its queued responses (`flushFirst`, for a handler's own
+    /// error) or at once (deadline, limits).
+    private func end(_ id: UInt32, _ failure: CallFailure, flushFirst: Bool = true, context: ChannelHandlerContext) {
         let status = RpcV1.CallStatus.with {
-            $0.code = code
-            $0.message = message
+            $0.code = failure.code
+            $0.message = failure.message
+        }
+        guard let call = calls[id] else {
+            if let frame = machine.finish(streamID: id, status: status) { write(frame, context: context) }
+            return
+        }
+        if flushFirst, !call.sends.isEmpty || call.outbound != nil {
+            call.outbound?.close(failure)
+            call.task?.cancel()
+            call.status = status
+            pump(id, context: context)
+        } else {
+            finish(id, status, context: context)
+        }
+    }
+
+    private func finish(_ id: UInt32, _ status: RpcV1.CallStatus, context: ChannelHandlerContext) {
+        if let call = calls.removeValue(forKey: id) {
+            giveBack(call.stop(CallFailure(code: status.code, status.message)), id: id, context: context)
+            callsChanged(context: context)
         }
         if let frame = machine.finish(streamID: id, status: status) { write(frame, context: context) }
     }
@@ -178,18 +362,78 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         var out = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
         frame.write(into: &out)
         context.write(wrapOutboundOut(out), promise: nil)
+        flushPending = true
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        guard flushPending else { return }
+        flushPending = false
+        context.flush()
+    }
+
+    // MARK: Connection end
+
+    private func closeIfDone(context: ChannelHandlerContext) {
+        guard draining || peerGoneAway, calls.isEmpty, !closing else { return }
+        closing = true
+        timer?.cancel()
+        closeAfterWrites(context: context)
+    }
+
+    /// Closes once everything written so far has reached the socket (a plain close would drop it).
+    private func closeAfterWrites(context: ChannelHandlerContext) {
+        flushPending = false
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 
     private func fail(_ error: WireError, context: ChannelHandlerContext) {
         closing = true
-        let goAway = RpcV1.GoAway.with {
-            $0.lastStreamID = 0
-            $0.reason = error.reason
-            $0.message = error.message
+        timer?.cancel()
+        write(machine.goAway(error.reason, error.message), context: context)
+        closeAfterWrites(context: context)
+    }
+
+    // MARK: Timers
+
+    private func callsChanged(context: ChannelHandlerContext) {
+        clock.callsChanged(busy: !calls.isEmpty, at: .now())
+        armTimer(context: context)
+    }
+
+    private func armTimer(context: ChannelHandlerContext) {
+        guard !closing, let next = clock.nextDeadline else { return }
+        if let timerDeadline, timerDeadline <= next, timer != nil { return }
+        timer?.cancel()
+        timerDeadline = next
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) { [self] in
+            timer = nil
+            timerDeadline = nil
+            timerFired(context: context)
         }
-        write(.control(.goAway, goAway), context: context)
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
-        context.close(promise: nil)
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        switch clock.due(at: .now()) {
+        case .sendPing:
+            write(.ping(UInt64.random(in: 0...UInt64.max)), context: context)
+            flushIfNeeded(context: context)
+        case .helloTimedOut:
+            closing = true
+            context.close(promise: nil)  // no HELLO yet: not a peer we can talk to
+            return
+        case .keepaliveTimedOut:
+            fail(WireError(.keepaliveTimeout, "no answer to PING within 20 s"), context: context)
+            return
+        case .idleTimedOut:
+            fail(WireError(.idleTimeout, "no calls for \(options.settings.idleTimeoutMs) ms"), context: context)
+            return
+        case nil:
+            break
+        }
+        armTimer(context: context)
     }
 }
 
@@ -199,22 +443,4 @@ extension ServerConnectionHandler: Sendable {}
 /// Sent down a connection's pipeline (`fireUserInboundEventTriggered`) to drain it gracefully.
 public struct DrainRequest: Sendable {
     public init() {}
-}
-
-struct DeadlineExceeded: Error {}
-
-/// Runs `body`, cancelling it and throwing `DeadlineExceeded` when `deadline` passes first.
-func withDeadline<T: Sendable>(
-    _ deadline: ContinuousClock.Instant?, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    guard let deadline else { return try await body() }
-    return try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(until: deadline, clock: .continuous)
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
 }

@@ -1,0 +1,67 @@
+import NIOCore
+
+/// The event loop's side of one call's outgoing messages: cuts them into `MESSAGE` frames as the
+/// flow-control windows allow (docs/protocol.md §3.2, §5), keeping their order.
+public struct SendQueue {
+    private var messages: [ByteBuffer] = []
+    private var head = 0
+    /// Size of the message at `head` before any of it was sent.
+    private var headSize = 0
+    /// The writer has finished: nothing follows the queued messages.
+    public private(set) var writerFinished = false
+
+    public init() {}
+
+    public var isEmpty: Bool { head == messages.count }
+
+    /// Bytes of the message at the head still to send (nil when empty); a sender needs that much
+    /// window, or some of it, to make progress.
+    public var headRemaining: Int? { isEmpty ? nil : messages[head].readableBytes }
+
+    public mutating func enqueue(_ message: ByteBuffer) {
+        if isEmpty { headSize = message.readableBytes }
+        messages.append(message)
+    }
+
+    public mutating func enqueue(_ batch: OutboundMessages.Batch) {
+        for message in batch.messages { enqueue(message) }
+        if batch.finished { writerFinished = true }
+    }
+
+    /// Emits frames while `window` bytes allow (empty messages need none), at most `maxFrameSize`
+    /// each. `completed` gets each fully sent message's size. Returns the payload bytes sent.
+    public mutating func drain(
+        streamID: UInt32, window: Int, maxFrameSize: Int,
+        emit: (Frame) -> Void, completed: (Int) -> Void
+    ) -> Int {
+        var window = window
+        var sent = 0
+        while head < messages.count {
+            let remaining = messages[head].readableBytes
+            guard remaining == 0 || window > 0 else { break }
+            let size = min(remaining, window, maxFrameSize)
+            let slice = messages[head].readSlice(length: size)!
+            let more = messages[head].readableBytes > 0
+            emit(Frame(type: .message, flags: more ? .more : [], streamID: streamID, payload: slice))
+            window -= size
+            sent += size
+            if !more {
+                completed(headSize)
+                head += 1
+                if head == messages.count {
+                    messages.removeAll(keepingCapacity: true)
+                    head = 0
+                } else {
+                    headSize = messages[head].readableBytes
+                }
+            }
+        }
+        return sent
+    }
+
+    /// Drops what was not sent (the call ended).
+    public mutating func removeAll() {
+        messages.removeAll()
+        head = 0
+    }
+}
