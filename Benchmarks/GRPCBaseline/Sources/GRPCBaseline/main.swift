@@ -73,8 +73,8 @@ for (concurrency, result) in unary.sorted(by: { $0.key < $1.key }) {
     summary["unary_c\(concurrency)_p999_us"] = rounded(result.p999)
 }
 for (streams, result) in streaming.sorted(by: { $0.key < $1.key }) {
-    print(String(format: "client streaming 1 KiB, %2d stream(s): %8.0f msgs/s   %7.1f MB/s",
-                 streams, result.messagesPerSecond, result.megabytesPerSecond))
+    print(String(format: "client streaming 1 KiB, %2d stream(s): %8.0f msgs/s   %7.1f MB/s   (writing %.1f s, last count at %.1f s)",
+                 streams, result.messagesPerSecond, result.megabytesPerSecond, seconds, result.elapsed))
     summary["stream_\(streams)_msgs_per_s"] = rounded(result.messagesPerSecond)
     summary["stream_\(streams)_mb_per_s"] = rounded(result.megabytesPerSecond)
 }
