@@ -7,8 +7,9 @@ public enum ServerConnectionAction: Sendable, Equatable {
     case send([Frame])
     /// A new call: start the handler for `method` on `streamID`.
     case startCall(streamID: UInt32, header: RpcV1.CallHeader)
-    /// A whole request message for the call's handler.
-    case deliver(streamID: UInt32, message: ByteBuffer)
+    /// A whole request message for the call's handler; `cost` bytes of it (its last frame) are
+    /// given back to the windows when the handler consumes it (`consumed`).
+    case deliver(streamID: UInt32, message: ByteBuffer, cost: Int)
     /// The client will send no more messages on the call.
     case endOfRequests(streamID: UInt32)
     /// The client cancelled the call: stop its handler, send nothing more on it.
@@ -153,11 +154,18 @@ public struct ServerConnectionStateMachine: Sendable {
         do {
             let message = try stream.assembler.append(frame.payload, more: frame.flags.contains(.more))
             streams[frame.streamID] = stream
-            return message.map { [.deliver(streamID: frame.streamID, message: $0)] } ?? []
+            guard let message else {
+                // A fragment is buffered until its message is whole (bounded by max_message_size):
+                // its window goes back now, or a message larger than the window could never arrive.
+                let frames = consumed(frame.payload.readableBytes, streamID: frame.streamID)
+                return frames.isEmpty ? [] : [.send(frames)]
+            }
+            return [.deliver(streamID: frame.streamID, message: message, cost: frame.payload.readableBytes)]
         } catch {
             streams[frame.streamID] = nil
+            let frames = consumed(frame.payload.readableBytes, streamID: frame.streamID)
             return [.cancelCall(streamID: frame.streamID, code: error.code),
-                    .send([status(frame.streamID, code: error.code, error.message)])]
+                    .send(frames + [status(frame.streamID, code: error.code, error.message)])]
         }
     }
 

@@ -167,8 +167,10 @@ struct DrainTests {
     @Test("GOAWAY first, the open call still completes, new calls are refused, then the connection closes")
     func drain() async throws {
         var router = Router()
+        let started = Counter()
         router.unary(TelemetryV1.QueryService.ReadLatest.self) { request, _ in
-            try await Task.sleep(for: .milliseconds(400))
+            started.increment()
+            try await Task.sleep(for: .milliseconds(1_500))
             return .with { $0.channelIDs = request.channelIDs }
         }
         let frozen = router
@@ -194,7 +196,7 @@ struct DrainTests {
             Frame(type: .message, streamID: 1, payload: ByteBuffer(bytes: TelemetryV1.ReadLatestRequest.with { $0.channelIDs = [42] }.serializedBytes())).write(into: &out)
             Frame(type: .halfClose, streamID: 1).write(into: &out)
             try await outbound.write(out)
-            try await Task.sleep(for: .milliseconds(100))
+            try await eventually { started.current == 1 }  // the call is in flight
             for child in children.all { child.pipeline.fireUserInboundEventTriggered(DrainRequest()) }
             try await Task.sleep(for: .milliseconds(50))
             var late = ByteBuffer()

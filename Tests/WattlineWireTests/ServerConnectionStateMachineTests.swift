@@ -26,7 +26,7 @@ struct ServerConnectionStateMachineTests {
         var machine = try connected()
         #expect(try machine.receive(open(1)) == [.startCall(streamID: 1, header: try open(1).control(RpcV1.CallHeader.self))])
         let request = ByteBuffer(bytes: [0x0a, 0x01, 0x78])
-        #expect(try machine.receive(Frame(type: .message, streamID: 1, payload: request)) == [.deliver(streamID: 1, message: request)])
+        #expect(try machine.receive(Frame(type: .message, streamID: 1, payload: request)) == [.deliver(streamID: 1, message: request, cost: request.readableBytes)])
         #expect(try machine.receive(Frame(type: .halfClose, streamID: 1)) == [.endOfRequests(streamID: 1)])
         #expect(machine.openCalls == 1)
         let finished = machine.finish(streamID: 1, status: RpcV1.CallStatus())
@@ -76,7 +76,7 @@ struct ServerConnectionStateMachineTests {
         settings.initialStreamWindow = 100
         var machine = try connected(settings)
         _ = try machine.receive(open(1))
-        _ = try machine.receive(Frame(type: .message, flags: .more, streamID: 1, payload: ByteBuffer(bytes: [UInt8](repeating: 1, count: 100))))
+        _ = try machine.receive(Frame(type: .message, streamID: 1, payload: ByteBuffer(bytes: [UInt8](repeating: 1, count: 100))))
         var overdrawn = machine
         let error = #expect(throws: WireError.self) {
             try overdrawn.receive(Frame(type: .message, streamID: 1, payload: ByteBuffer(bytes: [1])))

@@ -21,8 +21,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var halfClosed = false
         var assembler: MessageAssembler
         var unaryResponse: ByteBuffer?
-        /// Bytes of a streaming response's fragments received before its last one.
-        var fragmentBytes = 0
 
         init(call: ClientStreamCall, sendWindow: Int, receiveWindow: Int, maxMessageSize: Int) {
             self.call = call
@@ -115,7 +113,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if let id = call.streamID.withLockedValue({ $0 }), let stream = streams.removeValue(forKey: id) {
             write(.control(.cancel, streamID: id, RpcV1.Cancel.with { $0.code = code }))
             if case .streaming(_, let responses) = stream.call.shape {
-                giveBack(responses.fail(RPCError(code: code, message)) + stream.fragmentBytes, id: id)
+                giveBack(responses.fail(RPCError(code: code, message)), id: id)
             }
             openWaiting()
             flushIfNeeded()
@@ -309,31 +307,26 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             return
         }
         try stream.receiveWindow.consume(size)
-        let isUnary: Bool
-        if case .unary = stream.call.shape { isUnary = true } else { isUnary = false }
-        if isUnary { giveBack(size, id: frame.streamID) }  // held until STATUS, then handed over whole
         let message: ByteBuffer?
         do {
             message = try stream.assembler.append(frame.payload, more: frame.flags.contains(.more))
         } catch {
-            if !isUnary { stream.fragmentBytes += size }
+            giveBack(size, id: frame.streamID)
             cancel(stream.call, code: 8, "response larger than \(Self.settings.maxMessageSize) bytes")
             return
         }
-        guard let message else {
-            if !isUnary { stream.fragmentBytes += size }
-            return
-        }
-        switch stream.call.shape {
-        case .unary:
+        switch (stream.call.shape, message) {
+        case (_, nil):
+            giveBack(size, id: frame.streamID)  // a fragment: buffered until its message is whole (§5)
+        case (.unary, let message?):
+            giveBack(size, id: frame.streamID)  // held until STATUS, bounded by max_message_size
             guard stream.unaryResponse == nil else {
                 cancel(stream.call, code: 13, "the server sent two responses to a unary call")
                 return
             }
             stream.unaryResponse = message
-        case .streaming(_, let responses):
-            stream.fragmentBytes = 0
-            responses.yield(message)
+        case (.streaming(_, let responses), let message?):
+            responses.yield(message, cost: size)
         }
     }
 

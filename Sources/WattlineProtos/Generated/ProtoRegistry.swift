@@ -6,6 +6,9 @@ public enum AuditV1 {}
 /// Types of the `wattline.consent.v1` Protobuf package.
 public enum ConsentV1 {}
 
+/// Types of the `wattline.echo.v1` Protobuf package.
+public enum EchoV1 {}
+
 /// Types of the `wattline.health.v1` Protobuf package.
 public enum HealthV1 {}
 
@@ -62,6 +65,14 @@ public enum ProtoRegistry {
         "wattline.consent.v1.SignRequest": ConsentV1.SignRequest.self,
         "wattline.consent.v1.SignResponse": ConsentV1.SignResponse.self,
         "wattline.consent.v1.VerificationKey": ConsentV1.VerificationKey.self,
+        "wattline.echo.v1.ChatRequest": EchoV1.ChatRequest.self,
+        "wattline.echo.v1.ChatResponse": EchoV1.ChatResponse.self,
+        "wattline.echo.v1.CollectRequest": EchoV1.CollectRequest.self,
+        "wattline.echo.v1.CollectResponse": EchoV1.CollectResponse.self,
+        "wattline.echo.v1.EchoRequest": EchoV1.EchoRequest.self,
+        "wattline.echo.v1.EchoResponse": EchoV1.EchoResponse.self,
+        "wattline.echo.v1.ExpandRequest": EchoV1.ExpandRequest.self,
+        "wattline.echo.v1.ExpandResponse": EchoV1.ExpandResponse.self,
         "wattline.health.v1.CheckRequest": HealthV1.CheckRequest.self,
         "wattline.health.v1.CheckResponse": HealthV1.CheckResponse.self,
         "wattline.health.v1.WatchRequest": HealthV1.WatchRequest.self,
@@ -247,6 +258,10 @@ public enum ProtoRegistry {
         ConsentV1.ConsentService.GetStatus.self,
         ConsentV1.ConsentService.ListReceipts.self,
         ConsentV1.ConsentService.GetVerificationKeys.self,
+        EchoV1.EchoService.Echo.self,
+        EchoV1.EchoService.Expand.self,
+        EchoV1.EchoService.Collect.self,
+        EchoV1.EchoService.Chat.self,
         HealthV1.HealthService.Check.self,
         HealthV1.HealthService.Watch.self,
         ImsV1.ImsService.Invite.self,

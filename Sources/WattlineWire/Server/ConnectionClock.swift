@@ -11,12 +11,13 @@ struct ConnectionClock {
         case idleTimedOut
     }
 
-    static let keepaliveAnswerTimeout = TimeAmount.seconds(20)
     /// Unsolicited pings allowed: a burst of 12, then one per 5 s (one per 5 s over a minute).
     static let pingBurst = 12.0
     static let pingRefill = TimeAmount.seconds(5)
 
     let keepaliveInterval: TimeAmount?
+    /// How long a keepalive `PING` may go unanswered (20 s in the spec; shorter in tests).
+    let keepaliveAnswerTimeout: TimeAmount
     let idleTimeout: TimeAmount?
     private var helloDeadline: NIODeadline?
     private var lastReceived: NIODeadline
@@ -25,7 +26,8 @@ struct ConnectionClock {
     private var pingCredit = pingBurst
     private var creditCheckedAt: NIODeadline
 
-    init(settings: WireSettings, helloTimeout: TimeAmount, now: NIODeadline) {
+    init(settings: WireSettings, helloTimeout: TimeAmount, keepaliveAnswerTimeout: TimeAmount, now: NIODeadline) {
+        self.keepaliveAnswerTimeout = keepaliveAnswerTimeout
         keepaliveInterval = settings.keepaliveIntervalMs > 0 ? .milliseconds(Int64(settings.keepaliveIntervalMs)) : nil
         idleTimeout = settings.idleTimeoutMs > 0 ? .milliseconds(Int64(settings.idleTimeoutMs)) : nil
         helloDeadline = now + helloTimeout
@@ -58,7 +60,7 @@ struct ConnectionClock {
     /// What is due at `now`; a `sendPing` is recorded as sent.
     mutating func due(at now: NIODeadline) -> Event? {
         if let helloDeadline, now >= helloDeadline { return .helloTimedOut }
-        if let pingSent, now >= pingSent + Self.keepaliveAnswerTimeout { return .keepaliveTimedOut }
+        if let pingSent, now >= pingSent + keepaliveAnswerTimeout { return .keepaliveTimedOut }
         if let idleTimeout, let idleSince, now >= idleSince + idleTimeout { return .idleTimedOut }
         if let keepaliveInterval, pingSent == nil, now >= lastReceived + keepaliveInterval {
             pingSent = now
@@ -71,7 +73,7 @@ struct ConnectionClock {
     var nextDeadline: NIODeadline? {
         var candidates: [NIODeadline] = []
         if let helloDeadline { candidates.append(helloDeadline) }
-        if let pingSent { candidates.append(pingSent + Self.keepaliveAnswerTimeout) }
+        if let pingSent { candidates.append(pingSent + keepaliveAnswerTimeout) }
         if let idleTimeout, let idleSince { candidates.append(idleSince + idleTimeout) }
         if let keepaliveInterval, pingSent == nil { candidates.append(lastReceived + keepaliveInterval) }
         return candidates.min()

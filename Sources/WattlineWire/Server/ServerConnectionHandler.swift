@@ -14,6 +14,8 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         public var settings = WireSettings.defaults
         /// A connection must send its preface and `HELLO` within this time.
         public var helloTimeout = TimeAmount.seconds(10)
+        /// A keepalive `PING` unanswered this long ends the connection (§6).
+        public var keepaliveAnswerTimeout = TimeAmount.seconds(20)
         /// When set, the connection is refused right after the preface with this `GOAWAY`
         /// (the server is at its connection limit).
         public var refusal: WireError?
@@ -49,7 +51,8 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         self.options = options
         self.machine = ServerConnectionStateMachine(settings: options.settings)
         self.decoder = FrameDecoder(maxFrameSize: options.settings.maxFrameSize)
-        self.clock = ConnectionClock(settings: options.settings, helloTimeout: options.helloTimeout, now: .now())
+        self.clock = ConnectionClock(settings: options.settings, helloTimeout: options.helloTimeout,
+            keepaliveAnswerTimeout: options.keepaliveAnswerTimeout, now: .now())
     }
 
     // MARK: Lifecycle
@@ -142,8 +145,8 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             for frame in frames { write(frame, context: context) }
         case .startCall(let id, let header):
             open(id, header, context: context)
-        case .deliver(let id, let message):
-            deliver(id, message, context: context)
+        case .deliver(let id, let message, let cost):
+            deliver(id, message, cost: cost, context: context)
         case .endOfRequests(let id):
             guard let call = calls[id] else { return }
             if let inbound = call.inbound {
@@ -202,16 +205,16 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func deliver(_ id: UInt32, _ message: ByteBuffer, context: ChannelHandlerContext) {
+    private func deliver(_ id: UInt32, _ message: ByteBuffer, cost: Int, context: ChannelHandlerContext) {
         guard let call = calls[id] else {
-            giveBack(message.readableBytes, id: id, context: context)
+            giveBack(cost, id: id, context: context)
             return
         }
         if let inbound = call.inbound {
-            inbound.yield(message)
+            inbound.yield(message, cost: cost)
             return
         }
-        giveBack(message.readableBytes, id: id, context: context)  // held in memory, bounded by max_message_size
+        giveBack(cost, id: id, context: context)  // held in memory, bounded by max_message_size
         guard call.request == nil, call.task == nil else {
             end(id, .invalidArgument("\(call.context.method) takes exactly one request message"), context: context)
             return
@@ -425,7 +428,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)  // no HELLO yet: not a peer we can talk to
             return
         case .keepaliveTimedOut:
-            fail(WireError(.keepaliveTimeout, "no answer to PING within 20 s"), context: context)
+            fail(WireError(.keepaliveTimeout, "no answer to PING within \(options.keepaliveAnswerTimeout)"), context: context)
             return
         case .idleTimedOut:
             fail(WireError(.idleTimeout, "no calls for \(options.settings.idleTimeoutMs) ms"), context: context)

@@ -8,7 +8,8 @@ import NIOCore
 /// So this queue never holds more than one stream window of bytes, whatever the peer does.
 public final class InboundMessages: Sendable {
     private struct State {
-        var messages: [ByteBuffer] = []
+        /// Messages with their flow-control cost: the bytes not yet given back to the windows.
+        var messages: [(message: ByteBuffer, cost: Int)] = []
         var head = 0
         /// Set once no more messages will come: nil error for a clean end.
         var end: (any Error)??
@@ -29,15 +30,16 @@ public final class InboundMessages: Sendable {
 
     // MARK: Event loop side
 
-    /// A whole message arrived.
-    public func yield(_ message: ByteBuffer) {
+    /// A whole message arrived; `cost` is the part of it the windows still owe (the fragments
+    /// before its last frame were given back as they arrived, §5).
+    public func yield(_ message: ByteBuffer, cost: Int) {
         let (waiter, report) = state.withLockedValue { state -> (CheckedContinuation<ByteBuffer?, any Error>?, Int) in
             guard state.end == nil else { return (nil, 0) }
             if let waiter = state.waiter {
                 state.waiter = nil
-                return (waiter, Self.account(message.readableBytes, queueEmpty: true, &state, threshold: reportThreshold))
+                return (waiter, Self.account(cost, queueEmpty: true, &state, threshold: reportThreshold))
             }
-            state.messages.append(message)
+            state.messages.append((message, cost))
             return (nil, 0)
         }
         waiter?.resume(returning: message)
@@ -61,7 +63,7 @@ public final class InboundMessages: Sendable {
     @discardableResult
     public func fail(_ error: any Error) -> Int {
         let (waiter, unconsumed) = state.withLockedValue { state -> (CheckedContinuation<ByteBuffer?, any Error>?, Int) in
-            let dropped = state.messages[state.head...].reduce(state.unreported) { $0 + $1.readableBytes }
+            let dropped = state.messages[state.head...].reduce(state.unreported) { $0 + $1.cost }
             state.messages.removeAll()
             state.head = 0
             state.unreported = 0
@@ -98,14 +100,14 @@ public final class InboundMessages: Sendable {
     private func poll() -> Poll {
         state.withLockedValue { state -> Poll in
             if state.head < state.messages.count {
-                let message = state.messages[state.head]
+                let (message, cost) = state.messages[state.head]
                 state.head += 1
                 if state.head == state.messages.count {
                     state.messages.removeAll(keepingCapacity: true)
                     state.head = 0
                 }
                 let empty = state.messages.isEmpty
-                return .message(message, report: Self.account(message.readableBytes, queueEmpty: empty, &state, threshold: reportThreshold))
+                return .message(message, report: Self.account(cost, queueEmpty: empty, &state, threshold: reportThreshold))
             }
             if let end = state.end { return .end(end) }
             return .wait

@@ -21,8 +21,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         do {
             while let frame = try decoder.next(from: &buffer) {
                 let actions = try machine.receive(frame)
-                for case .deliver(let stream, let message) in actions {
-                    _ = machine.consumed(message.readableBytes, streamID: stream)
+                for case .deliver(let stream, _, let cost) in actions {
+                    _ = machine.consumed(cost, streamID: stream)
                 }
             }
         } catch {

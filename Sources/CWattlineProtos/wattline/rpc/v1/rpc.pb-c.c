@@ -944,7 +944,7 @@ const ProtobufCMessageDescriptor wattline__rpc__v1__go_away__descriptor =
   (ProtobufCMessageInit) wattline__rpc__v1__go_away__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue wattline__rpc__v1__go_away_reason__enum_values_by_number[10] =
+static const ProtobufCEnumValue wattline__rpc__v1__go_away_reason__enum_values_by_number[11] =
 {
   { "GO_AWAY_REASON_UNSPECIFIED", "WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_UNSPECIFIED", 0 },
   { "GO_AWAY_REASON_NO_ERROR", "WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_NO_ERROR", 1 },
@@ -956,12 +956,14 @@ static const ProtobufCEnumValue wattline__rpc__v1__go_away_reason__enum_values_b
   { "GO_AWAY_REASON_UNSUPPORTED_VERSION", "WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_UNSUPPORTED_VERSION", 7 },
   { "GO_AWAY_REASON_INTERNAL_ERROR", "WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_INTERNAL_ERROR", 8 },
   { "GO_AWAY_REASON_KEEPALIVE_TIMEOUT", "WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_KEEPALIVE_TIMEOUT", 9 },
+  { "GO_AWAY_REASON_CONNECTION_LIMIT", "WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_CONNECTION_LIMIT", 10 },
 };
 static const ProtobufCIntRange wattline__rpc__v1__go_away_reason__value_ranges[] = {
-{0, 0},{0, 10}
+{0, 0},{0, 11}
 };
-static const ProtobufCEnumValueIndex wattline__rpc__v1__go_away_reason__enum_values_by_name[10] =
+static const ProtobufCEnumValueIndex wattline__rpc__v1__go_away_reason__enum_values_by_name[11] =
 {
+  { "GO_AWAY_REASON_CONNECTION_LIMIT", 10 },
   { "GO_AWAY_REASON_ENHANCE_YOUR_CALM", 6 },
   { "GO_AWAY_REASON_FLOW_CONTROL_ERROR", 3 },
   { "GO_AWAY_REASON_FRAME_TOO_LARGE", 4 },
@@ -980,9 +982,9 @@ const ProtobufCEnumDescriptor wattline__rpc__v1__go_away_reason__descriptor =
   "GoAwayReason",
   "Wattline__Rpc__V1__GoAwayReason",
   "wattline.rpc.v1",
-  10,
+  11,
   wattline__rpc__v1__go_away_reason__enum_values_by_number,
-  10,
+  11,
   wattline__rpc__v1__go_away_reason__enum_values_by_name,
   1,
   wattline__rpc__v1__go_away_reason__value_ranges,

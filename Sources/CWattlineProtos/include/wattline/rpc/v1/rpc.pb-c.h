@@ -70,7 +70,11 @@ typedef enum _Wattline__Rpc__V1__GoAwayReason {
   /*
    * The peer did not answer keepalive pings in time.
    */
-  WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_KEEPALIVE_TIMEOUT = 9
+  WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_KEEPALIVE_TIMEOUT = 9,
+  /*
+   * The server holds as many connections as it is configured for; retry later, with backoff.
+   */
+  WATTLINE__RPC__V1__GO_AWAY_REASON__GO_AWAY_REASON_CONNECTION_LIMIT = 10
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WATTLINE__RPC__V1__GO_AWAY_REASON)
 } Wattline__Rpc__V1__GoAwayReason;
 

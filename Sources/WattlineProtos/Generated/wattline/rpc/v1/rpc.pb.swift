@@ -25,10 +25,12 @@ extension RpcV1 {
         case internalError
         /// The peer did not answer keepalive pings in time.
         case keepaliveTimeout
+        /// The server holds as many connections as it is configured for; retry later, with backoff.
+        case connectionLimit
         /// A value this build does not know (sent by a newer peer); kept, not rejected.
         case unrecognized(Int32)
 
-        public static let allCases: [GoAwayReason] = [.unspecified, .noError, .protocolError, .flowControlError, .frameTooLarge, .idleTimeout, .enhanceYourCalm, .unsupportedVersion, .internalError, .keepaliveTimeout]
+        public static let allCases: [GoAwayReason] = [.unspecified, .noError, .protocolError, .flowControlError, .frameTooLarge, .idleTimeout, .enhanceYourCalm, .unsupportedVersion, .internalError, .keepaliveTimeout, .connectionLimit]
 
         public init(rawValue: Int32) {
             switch rawValue {
@@ -42,6 +44,7 @@ extension RpcV1 {
             case 7: self = .unsupportedVersion
             case 8: self = .internalError
             case 9: self = .keepaliveTimeout
+            case 10: self = .connectionLimit
             default: self = .unrecognized(rawValue)
             }
         }
@@ -58,6 +61,7 @@ extension RpcV1 {
             case .unsupportedVersion: 7
             case .internalError: 8
             case .keepaliveTimeout: 9
+            case .connectionLimit: 10
             case .unrecognized(let value): value
             }
         }
