@@ -13,11 +13,15 @@ let package = Package(
         .library(name: "WattlineClient", targets: ["WattlineClient"]),
         .library(name: "WattlineWire", targets: ["WattlineWire"]),
         .library(name: "WattlineTLS", targets: ["WattlineTLS"]),
+        .library(name: "WattlineObservability", targets: ["WattlineObservability"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -41,9 +45,14 @@ let package = Package(
             dependencies: ["CWattlineProtos", "CProtobufC"]),
 
         // The wire protocol's frames (docs/protocol.md): NIOCore buffers only, no I/O, no TLS.
+        // Logs and metrics go through the swift-log / swift-metrics APIs only; the executable picks the backends.
         .target(
             name: "WattlineWire",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), "WattlineProtos"]),
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), "WattlineProtos",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
 
         // The Swift client SDK.
         .target(
@@ -61,7 +70,21 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 "COpenSSL", "COpenSSLShim",
+            ]),
+
+        // The backends behind swift-log and swift-metrics: logfmt lines on stderr, Prometheus on a local HTTP port.
+        .target(
+            name: "WattlineObservability",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
 
         // Envelope encryption at rest: AES-256-GCM, key wrapping, blind indexes (libcrypto).
@@ -75,7 +98,8 @@ let package = Package(
         .executableTarget(
             name: "WattlineServer",
             dependencies: [
-                "WattlineProtos", "WattlineStore", "WattlineWire", "WattlineTLS",
+                "WattlineProtos", "WattlineStore", "WattlineWire", "WattlineTLS", "WattlineObservability",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,6 +126,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
+        .testTarget(
+            name: "WattlineObservabilityTests",
+            dependencies: [
+                "WattlineObservability", "WattlineWire", "WattlineProtos",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
         .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),

@@ -2,19 +2,17 @@
 //
 // It prepares its database and keys, then serves the Wattline protocol over TLS (OpenSSL) on
 // --host/--port. Today it serves the health check; the other services come with their issues.
+// Logs are logfmt lines on stderr; metrics are scraped from a separate local port (docs/operations.md).
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 import WattlineCrypto
+import WattlineObservability
 import WattlineProtos
 import WattlineStore
 import WattlineTLS
 import WattlineWire
-
-func log(_ message: String) {
-    print("wattline-server: \(message)")
-    fflush(nil)
-}
 
 // SIGINT and SIGTERM go to dispatch signal sources (their default action is disabled first), so
 // whichever thread the kernel picks, the server shuts down in order instead of dying.
@@ -29,6 +27,7 @@ let signalSources = [SIGINT, SIGTERM].map { number in
 
 let configuration: ServerConfiguration
 nonisolated(unsafe) var serverChannel: Channel?
+nonisolated(unsafe) var metricsEndpoint: MetricsEndpoint?
 let connections = ConnectionRegistry()
 do {
     configuration = try ServerConfiguration(
@@ -38,10 +37,15 @@ do {
     exit(2)
 }
 
+// Both backends before the first Logger or metric is made: those keep the backend they were made with.
+bootstrapLogging(level: configuration.logLevel)
+let logger = Logger(label: "wattline.server")
+let metricsRegistry = configuration.metricsPort == 0 ? nil : bootstrapMetrics()
+
 do {
     let probe = RpcV1.CallHeader.with { $0.method = HealthV1.HealthService.Check.path }
     guard try RpcV1.CallHeader(serializedBytes: probe.serializedBytes()) == probe else {
-        log("the generated contracts do not round-trip; the build is broken")
+        logger.critical("the generated contracts do not round-trip; the build is broken")
         exit(1)
     }
 
@@ -50,13 +54,13 @@ do {
     var adminURL = configuration.adminDatabaseURL
     var keyFile = configuration.masterKeyFile
     if configuration.dev, configuration.databaseURL != nil {
-        log("development mode with WATTLINE_DATABASE_URL set: no embedded database is started")
+        logger.notice("development mode with WATTLINE_DATABASE_URL set: no embedded database is started")
         keyFile = keyFile ?? FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/keys/master.key"
         if environmentKey == nil, let keyFile { _ = try MasterKeyFile.createIfMissing(path: keyFile) }
     } else if configuration.dev {
         let root = FileManager.default.currentDirectoryPath
         let dev = DevDatabase(projectRoot: root)
-        log("development mode: embedded PostgreSQL in \(dev.cluster.directory)")
+        logger.notice("development mode: embedded PostgreSQL", metadata: ["directory": "\(dev.cluster.directory)"])
         try dev.cluster.start()
         appURL = appURL ?? dev.appConninfo
         adminURL = adminURL ?? dev.adminConninfo
@@ -68,18 +72,18 @@ do {
     }
     if configuration.migrate, let adminURL {
         let applied = try Migrator.migrate(conninfo: adminURL)
-        log(applied.isEmpty ? "schema up to date" : "applied migrations: \(applied.joined(separator: ", "))")
+        logger.info(applied.isEmpty ? "schema up to date" : "applied migrations: \(applied.joined(separator: ", "))")
     } else {
-        log("migrations skipped (no admin database URL, or WATTLINE_MIGRATE=false)")
+        logger.info("migrations skipped (no admin database URL, or WATTLINE_MIGRATE=false)")
     }
     let environment = ProcessInfo.processInfo.environment
     guard keyFile != nil || environmentKey != nil else {
         throw ConfigurationError("set WATTLINE_MASTER_KEY_FILE or WATTLINE_MASTER_KEY: customer data is encrypted at rest")
     }
     let master = try MasterKey.load(path: keyFile ?? "", environment: environment)
-    let store = try await Store.open(.init(conninfo: appURL!)) { log($0) }
+    let store = try await Store.open(.init(conninfo: appURL!)) { logger.info("\($0)", metadata: ["component": "store"]) }
     _ = TenantKeyring(master: master)
-    log("database ready (pool of \(store.pool.size) connections as an unprivileged role); master key \(master.id)")
+    logger.info("database ready (pool of \(store.pool.size) connections as an unprivileged role); master key \(master.id)")
 
     let tlsDirectory = FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/tls"
     guard let certificate = configuration.tlsCertificate ?? (configuration.dev ? tlsDirectory + "/server.pem" : nil),
@@ -93,6 +97,14 @@ do {
     var router = Router()
     HealthService.register(in: &router, store: store)
     let frozenRouter = router
+    if let metricsRegistry {
+        let endpoint = try await MetricsEndpoint.start(
+            configuration: .init(host: configuration.metricsHost, port: configuration.metricsPort), registry: metricsRegistry)
+        metricsEndpoint = endpoint
+        logger.info("metrics at http://\(configuration.metricsHost):\(endpoint.localAddress?.port ?? configuration.metricsPort)/metrics")
+    } else {
+        logger.info("metrics off (--metrics-port 0)")
+    }
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .serverChannelOption(.backlog, value: 1_024)
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -105,22 +117,23 @@ do {
             }
         }
         .bind(host: configuration.host, port: configuration.port).get()
-    log("serving \(frozenRouter.paths.count) methods on \(configuration.host):\(server.localAddress?.port ?? configuration.port) over TLS (ALPN wattline/1)")
-    log("\(ProtoRegistry.messages.count) message types, \(ProtoRegistry.methods.count) RPCs defined in the contracts")
+    logger.info("serving \(frozenRouter.paths.count) methods on \(configuration.host):\(server.localAddress?.port ?? configuration.port) over TLS (ALPN wattline/1)")
+    logger.info("\(ProtoRegistry.messages.count) message types, \(ProtoRegistry.methods.count) RPCs defined in the contracts")
     serverChannel = server
 } catch {
-    log("cannot start: \(error)")
+    logger.critical("cannot start: \(error)")
     exit(1)
 }
 
-log("waiting for SIGINT or SIGTERM")
+logger.info("waiting for SIGINT or SIGTERM")
 func firstSignal(_ signals: AsyncStream<Int32>) async -> Int32 {
     for await number in signals { return number }
     return SIGTERM
 }
 let received = await firstSignal(stopSignals)
-log("signal \(received), stopping: no new connections; draining \(connections.count) open ones (up to 10 s)")
+logger.notice("signal \(received), stopping: no new connections; draining \(connections.count) open ones (up to 10 s)")
 try? await serverChannel?.close()
 await connections.drain(timeout: .seconds(10))
-log("stopped")
+await metricsEndpoint?.stop()
+logger.notice("stopped")
 withExtendedLifetime(signalSources) {}

@@ -19,10 +19,14 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var timeout: Scheduled<Void>?
     private var heldWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var heldFlush = false
+    private let metrics: TLSHandshakeMetrics
+    /// Set while a handshake runs; cleared when its outcome is reported, so it is reported once.
+    private var handshakeStarted: NIODeadline?
 
-    public init(connection: TLSConnection, handshakeTimeout: TimeAmount) {
+    public init(connection: TLSConnection, handshakeTimeout: TimeAmount, metrics: TLSHandshakeMetrics = TLSHandshakeMetrics()) {
         self.connection = connection
         self.handshakeTimeout = handshakeTimeout
+        self.metrics = metrics
     }
 
     public convenience init(context: TLSContext, resuming session: TLSSession? = nil) throws(TLSError) {
@@ -54,7 +58,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         failHeldWrites(ChannelError.ioOnClosedChannel)
         switch previous {
         case .idle, .handshaking:
-            context.fireErrorCaught(TLSError(.handshakeFailed, "connection closed during the handshake"))
+            let error = TLSError(.handshakeFailed, "connection closed during the handshake")
+            recordHandshake(.failed, error: error, context: context)
+            context.fireErrorCaught(error)
         case .active where !connection.receivedCloseNotify:
             // Without close_notify a truncation attack cannot be told from a normal end.
             context.fireErrorCaught(TLSError(.closedWithoutNotify, "peer closed the connection without close_notify"))
@@ -67,6 +73,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func startHandshake(context: ChannelHandlerContext) {
         guard state == .idle else { return }
         state = .handshaking
+        handshakeStarted = context.eventLoop.now
         timeout = context.eventLoop.assumeIsolated().scheduleTask(in: handshakeTimeout) {
             guard self.state == .idle || self.state == .handshaking else { return }
             self.fail(context: context, TLSError(.handshakeTimedOut, "no handshake within \(self.handshakeTimeout)"))
@@ -112,6 +119,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .active
         timeout?.cancel()
         timeout = nil
+        recordHandshake(.ok, error: nil, context: context)
         let info = connection.peerInfo
         context.fireUserInboundEventTriggered(TLSHandshakeCompleted(info: info))
         // Also NIOTLS's event, so ApplicationProtocolNegotiationHandler works on top of this handler.
@@ -198,11 +206,19 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Fatal: tell the pipeline, send the alert OpenSSL queued (if any), and close.
     private func fail(context: ChannelHandlerContext, _ error: Error) {
         guard state != .closed else { return }
+        recordHandshake((error as? TLSError)?.code == .handshakeTimedOut ? .timeout : .failed, error: error, context: context)
         state = .closed
         timeout?.cancel()
         failHeldWrites(error)
         context.fireErrorCaught(error)
         flushThenClose(context: context, mode: .all, promise: nil)
+    }
+
+    /// Reports the handshake's outcome, if one is running (no-op after the first report).
+    private func recordHandshake(_ result: TLSHandshakeMetrics.Result, error: Error?, context: ChannelHandlerContext) {
+        guard let started = handshakeStarted else { return }
+        handshakeStarted = nil
+        metrics.record(result, duration: context.eventLoop.now - started, error: error, peer: context.channel.remoteAddress)
     }
 
     private func failHeldWrites(_ error: Error) {
