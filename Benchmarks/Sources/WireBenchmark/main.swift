@@ -1,6 +1,9 @@
-// Unary echo calls over TLS on loopback: one Wattline server and the Swift SDK in this process.
+// The wire-protocol workloads over TLS 1.3 on loopback, Wattline server and Swift SDK in this
+// process; Benchmarks/GRPCBaseline runs the same workloads over grpc-swift-2, and
+// Scripts/lib/compare-wire prints the two side by side.
 //   WireBenchmark --certs DIR [--seconds 3]   (DIR from Scripts/lib/dev-certs)
-// Prints calls/s and latency percentiles at concurrency 1 and 64, and new TLS handshakes/s.
+// Workloads: unary echo of 64 bytes at concurrency 1 and 64 on one connection; client-streaming
+// of 1 KiB messages on 1 stream and on 64 concurrent streams of one connection.
 import Foundation
 import NIOCore
 import NIOPosix
@@ -10,15 +13,17 @@ import WattlineTLS
 import WattlineWire
 
 var certificates = ".wattline/tls"
-var seconds = 3.0
+var requestedSeconds = 3.0
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--certs": certificates = arguments.popFirst() ?? certificates
-    case "--seconds": seconds = Double(arguments.popFirst() ?? "") ?? seconds
+    case "--seconds": requestedSeconds = Double(arguments.popFirst() ?? "") ?? requestedSeconds
     default: fatalError("usage: WireBenchmark --certs DIR [--seconds N]")
     }
 }
+
+let seconds = requestedSeconds
 
 let serverTLS = try TLSContext(configuration: TLSConfiguration(
     certificateChainPath: certificates + "/server.pem", privateKeyPath: certificates + "/server.key"), role: .server)
@@ -26,9 +31,7 @@ let clientTLS = try TLSContext(configuration: TLSConfiguration(
     trustedCAPath: certificates + "/ca.pem", serverName: "localhost"), role: .client)
 
 var router = Router()
-router.unary(TelemetryV1.QueryService.ReadLatest.self) { request, _ in
-    .with { $0.channelIDs = request.channelIDs }  // echo
-}
+EchoService.register(in: &router)
 let frozen = router
 let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
     .serverChannelOption(.backlog, value: 1_024)
@@ -52,53 +55,82 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 
-/// Runs `concurrency` loops of echo calls on one connection for `seconds`.
-func unaryLoad(concurrency: Int, seconds: Double) async throws -> (rate: Double, latencies: [Double]) {
+func microseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+}
+
+/// `concurrency` loops of 64-byte echo calls on one connection for `seconds`.
+func unaryLoad(concurrency: Int) async throws -> (rate: Double, latencies: [Double]) {
     let client = try await connect()
-    let request = TelemetryV1.ReadLatestRequest.with { $0.channelIDs = [1, 2, 3, 4] }
-    _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, request)  // warm up
+    let request = EchoV1.EchoRequest.with { $0.payload = [UInt8](repeating: 0x5A, count: 64) }
+    for _ in 0..<100 { _ = try await client.unary(EchoV1.EchoService.Echo.self, request) }  // warm up
     let clock = ContinuousClock()
-    let end = clock.now + .milliseconds(Int64(seconds * 1_000))
+    let start = clock.now
+    let end = start + .milliseconds(Int64(seconds * 1_000))
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for _ in 0..<concurrency {
             group.addTask {
                 var mine: [Double] = []
                 while clock.now < end {
-                    let start = clock.now
-                    _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, request)
-                    let elapsed = clock.now - start
-                    mine.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                    let begin = clock.now
+                    _ = try await client.unary(EchoV1.EchoService.Echo.self, request)
+                    mine.append(microseconds(clock.now - begin))
                 }
                 return mine
             }
         }
         return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
     }
+    let elapsed = clock.now - start
     await client.close()
-    return (Double(latencies.count) / seconds, latencies)
+    return (Double(latencies.count) / (microseconds(elapsed) / 1e6), latencies)
 }
 
-print("== wire: unary echo over TLS 1.3 on loopback, Wattline server + Swift SDK, \(seconds) s per run")
-var summary: [String: Double] = [:]
-for concurrency in [1, 64] {
-    let (rate, latencies) = try await unaryLoad(concurrency: concurrency, seconds: seconds)
-    print(String(format: "concurrency %3d: %8.0f calls/s   p50 %7.0f µs   p99 %7.0f µs   p999 %7.0f µs",
-                 concurrency, rate, percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 0.999)))
-    summary["unary_c\(concurrency)_calls_per_s"] = rate
-    summary["unary_c\(concurrency)_p99_us"] = percentile(latencies, 0.99)
-}
-
-// New TLS handshakes per second: connect, complete one call (so the handshake is done), close.
-let clock = ContinuousClock()
-let end = clock.now + .milliseconds(Int64(seconds * 1_000))
-var handshakes = 0
-while clock.now < end {
+/// `streams` concurrent client-streaming calls writing 1 KiB messages for `seconds`; the server
+/// counts what it received.
+func streamingLoad(streams: Int) async throws -> Double {
     let client = try await connect()
-    _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init())
+    let message = EchoV1.CollectRequest.with { $0.payload = [UInt8](repeating: 0x5A, count: 1_024) }
+    let clock = ContinuousClock()
+    let start = clock.now
+    let end = start + .milliseconds(Int64(seconds * 1_000))
+    let received = try await withThrowingTaskGroup(of: UInt64.self) { group in
+        for _ in 0..<streams {
+            group.addTask {
+                let response = try await client.clientStreaming(EchoV1.EchoService.Collect.self) { requests in
+                    while clock.now < end {
+                        for _ in 0..<64 { try await requests.write(message) }
+                    }
+                }
+                return response.messages
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    let elapsed = clock.now - start
     await client.close()
-    handshakes += 1
+    return Double(received) / (microseconds(elapsed) / 1e6)
 }
-print(String(format: "new TLS connections with one call each: %.0f per second (sequential)", Double(handshakes) / seconds))
-summary["new_tls_connections_per_s"] = Double(handshakes) / seconds
+
+print("== Wattline wire protocol: TLS 1.3 on 127.0.0.1, one client connection, \(seconds) s per run")
+var summary: [String: Any] = ["system": "wattline"]
+func rounded(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+for concurrency in [1, 64] {
+    let (rate, latencies) = try await unaryLoad(concurrency: concurrency)
+    let p50 = percentile(latencies, 0.5), p99 = percentile(latencies, 0.99), p999 = percentile(latencies, 0.999)
+    print(String(format: "unary echo, concurrency %3d: %8.0f calls/s   p50 %7.0f µs   p99 %7.0f µs   p999 %7.0f µs",
+                 concurrency, rate, p50, p99, p999))
+    summary["unary_c\(concurrency)_calls_per_s"] = rounded(rate)
+    summary["unary_c\(concurrency)_p50_us"] = rounded(p50)
+    summary["unary_c\(concurrency)_p99_us"] = rounded(p99)
+    summary["unary_c\(concurrency)_p999_us"] = rounded(p999)
+}
+for streams in [1, 64] {
+    let rate = try await streamingLoad(streams: streams)
+    print(String(format: "client-streaming 1 KiB messages, %2d stream(s): %9.0f messages/s   %7.1f MB/s",
+                 streams, rate, rate * 1_024 / 1e6))
+    summary["stream_\(streams)_msgs_per_s"] = rounded(rate)
+    summary["stream_\(streams)_mb_per_s"] = rounded(rate * 1_024 / 1e6)
+}
 try await server.close()
-print(String(decoding: try JSONSerialization.data(withJSONObject: summary.merging(["benchmark_wire": 1]) { a, _ in a }, options: [.sortedKeys]), as: UTF8.self))
+print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
