@@ -6,10 +6,16 @@ import WattlineWire
 final class ConnectionRegistry: Sendable {
     private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
 
-    func add(_ channel: Channel) {
+    /// Tracks `channel` until it closes; false when `limit` connections are already open (the
+    /// channel is tracked anyway, so that a drain reaches it too).
+    func add(_ channel: Channel, limit: Int = .max) -> Bool {
         let id = ObjectIdentifier(channel)
-        channels.withLockedValue { $0[id] = channel }
+        let admitted = channels.withLockedValue { channels in
+            defer { channels[id] = channel }
+            return channels.count < limit
+        }
         channel.closeFuture.whenComplete { [channels] _ in _ = channels.withLockedValue { $0.removeValue(forKey: id) } }
+        return admitted
     }
 
     var count: Int { channels.withLockedValue { $0.count } }

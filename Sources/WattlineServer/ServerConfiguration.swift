@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import WattlineWire
 
 /// wattline-server's settings, from flags and `WATTLINE_*` environment variables (flags win).
 struct ServerConfiguration {
@@ -31,16 +32,33 @@ struct ServerConfiguration {
     /// Loopback by default: the metrics show traffic by method, so exposing them is a deliberate choice.
     var metricsHost = "127.0.0.1"
     var metricsPort = 9464
+    /// Connections held at once (WATTLINE_MAX_CONNECTIONS); more get GOAWAY CONNECTION_LIMIT.
+    var maxConnections = 16_384
+    /// Calls open at once on one connection (WATTLINE_MAX_STREAMS).
+    var maxConcurrentStreams = 100
+    /// Ping a connection silent this long (WATTLINE_KEEPALIVE_MS; 0 = never, else ≥ 5,000).
+    var keepaliveMs = 60_000
+    /// Close a connection without calls after this long (WATTLINE_IDLE_TIMEOUT_MS; 0 = never, else ≥ 1,000).
+    var idleTimeoutMs = 300_000
+    /// How long in-flight calls may run after SIGTERM (WATTLINE_DRAIN_SECONDS).
+    var drainSeconds = 10
+    /// Host the transport's diagnostic echo service (WATTLINE_ECHO; on by default in development).
+    var echo: Bool?
 
     static let usage = """
         usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
                                [--master-key-file PATH] [--no-migrate] [--host H] [--port P]
                                [--tls-cert PEM] [--tls-key PEM] [--tls-client-ca PEM]
                                [--log-level LEVEL] [--metrics-host H] [--metrics-port P]
+                               [--max-connections N] [--max-streams N] [--keepalive-ms MS]
+                               [--idle-timeout-ms MS] [--drain-seconds S] [--echo | --no-echo]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
                      WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
                      WATTLINE_TLS_CERT, WATTLINE_TLS_KEY, WATTLINE_TLS_CLIENT_CA,
-                     WATTLINE_LOG_LEVEL, WATTLINE_METRICS_HOST, WATTLINE_METRICS_PORT
+                     WATTLINE_LOG_LEVEL, WATTLINE_METRICS_HOST, WATTLINE_METRICS_PORT,
+                     WATTLINE_MAX_CONNECTIONS (16384), WATTLINE_MAX_STREAMS (100),
+                     WATTLINE_KEEPALIVE_MS (60000), WATTLINE_IDLE_TIMEOUT_MS (300000),
+                     WATTLINE_DRAIN_SECONDS (10), WATTLINE_ECHO (true in --dev)
         logging:     logfmt lines on stderr; LEVEL is trace, debug, info (default), notice, warning,
                      error or critical
         metrics:     Prometheus text format at http://H:P/metrics, default 127.0.0.1:9464;
@@ -60,6 +78,12 @@ struct ServerConfiguration {
         if let value = environment["WATTLINE_LOG_LEVEL"] { logLevel = try Self.level(value, from: "WATTLINE_LOG_LEVEL") }
         metricsHost = environment["WATTLINE_METRICS_HOST"] ?? metricsHost
         if let value = environment["WATTLINE_METRICS_PORT"] { metricsPort = try Self.port(value, from: "WATTLINE_METRICS_PORT") }
+        if let value = environment["WATTLINE_MAX_CONNECTIONS"] { maxConnections = try Self.number(value, 1...1_000_000, from: "WATTLINE_MAX_CONNECTIONS") }
+        if let value = environment["WATTLINE_MAX_STREAMS"] { maxConcurrentStreams = try Self.number(value, 1...100_000, from: "WATTLINE_MAX_STREAMS") }
+        if let value = environment["WATTLINE_KEEPALIVE_MS"] { keepaliveMs = try Self.timer(value, minimum: 5_000, from: "WATTLINE_KEEPALIVE_MS") }
+        if let value = environment["WATTLINE_IDLE_TIMEOUT_MS"] { idleTimeoutMs = try Self.timer(value, minimum: 1_000, from: "WATTLINE_IDLE_TIMEOUT_MS") }
+        if let value = environment["WATTLINE_DRAIN_SECONDS"] { drainSeconds = try Self.number(value, 0...3_600, from: "WATTLINE_DRAIN_SECONDS") }
+        if let value = environment["WATTLINE_ECHO"] { echo = !["0", "false", "no"].contains(value.lowercased()) }
         var remaining = arguments[...]
         func value(for flag: String) throws -> String {
             guard let value = remaining.popFirst() else { throw ConfigurationError("\(flag) needs a value") }
@@ -84,6 +108,13 @@ struct ServerConfiguration {
             case "--log-level": logLevel = try Self.level(try value(for: argument), from: argument)
             case "--metrics-host": metricsHost = try value(for: argument)
             case "--metrics-port": metricsPort = try Self.port(try value(for: argument), from: argument)
+            case "--max-connections": maxConnections = try Self.number(try value(for: argument), 1...1_000_000, from: argument)
+            case "--max-streams": maxConcurrentStreams = try Self.number(try value(for: argument), 1...100_000, from: argument)
+            case "--keepalive-ms": keepaliveMs = try Self.timer(try value(for: argument), minimum: 5_000, from: argument)
+            case "--idle-timeout-ms": idleTimeoutMs = try Self.timer(try value(for: argument), minimum: 1_000, from: argument)
+            case "--drain-seconds": drainSeconds = try Self.number(try value(for: argument), 0...3_600, from: argument)
+            case "--echo": echo = true
+            case "--no-echo": echo = false
             case "--help", "-h": throw ConfigurationError(Self.usage)
             default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")
             }
@@ -98,6 +129,30 @@ struct ServerConfiguration {
             throw ConfigurationError("\(source) must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return level
+    }
+
+    private static func number(_ text: String, _ range: ClosedRange<Int>, from source: String) throws -> Int {
+        guard let number = Int(text), range.contains(number) else {
+            throw ConfigurationError("\(source) must be a number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    /// A protocol timer in milliseconds: 0 (off) or at least `minimum` (docs/protocol.md §1).
+    private static func timer(_ text: String, minimum: Int, from source: String) throws -> Int {
+        guard let number = Int(text), number == 0 || (minimum...Int(Int32.max)).contains(number) else {
+            throw ConfigurationError("\(source) must be 0 (off) or at least \(minimum) ms")
+        }
+        return number
+    }
+
+    /// The protocol settings announced to every client.
+    var wireSettings: WireSettings {
+        var settings = WireSettings.defaults
+        settings.maxConcurrentStreams = maxConcurrentStreams
+        settings.keepaliveIntervalMs = keepaliveMs
+        settings.idleTimeoutMs = idleTimeoutMs
+        return settings
     }
 
     private static func port(_ text: String, from source: String) throws -> Int {

@@ -96,7 +96,14 @@ do {
         trustedCAPath: configuration.tlsClientCA ?? (configuration.dev ? tlsDirectory + "/ca.pem" : nil)))
     var router = Router()
     HealthService.register(in: &router, store: store)
+    if configuration.echo ?? configuration.dev { EchoService.register(in: &router) }
     let frozenRouter = router
+    var wireOptions = ServerConnectionHandler.Options()
+    wireOptions.settings = configuration.wireSettings
+    wireOptions.metrics = WireMetrics.shared
+    var refusedOptions = wireOptions
+    refusedOptions.refusal = WireError(.connectionLimit, "the server holds its maximum of \(configuration.maxConnections) connections; retry later")
+    let (acceptedOptions, limit) = (wireOptions, configuration.maxConnections)
     if let metricsRegistry {
         let endpoint = try await MetricsEndpoint.start(
             configuration: .init(host: configuration.metricsHost, port: configuration.metricsPort), registry: metricsRegistry)
@@ -110,10 +117,12 @@ do {
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         .childChannelInitializer { channel in
-            connections.add(channel)
+            // Over the limit the connection still gets TLS, to be told why in a GOAWAY.
+            let admitted = connections.add(channel, limit: limit)
             return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls.current))
-                try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozenRouter))
+                try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(
+                    router: frozenRouter, options: admitted ? acceptedOptions : refusedOptions))
             }
         }
         .bind(host: configuration.host, port: configuration.port).get()
@@ -131,9 +140,9 @@ func firstSignal(_ signals: AsyncStream<Int32>) async -> Int32 {
     return SIGTERM
 }
 let received = await firstSignal(stopSignals)
-logger.notice("signal \(received), stopping: no new connections; draining \(connections.count) open ones (up to 10 s)")
-try? await serverChannel?.close()
-await connections.drain(timeout: .seconds(10))
+logger.notice("signal \(received), stopping: no new connections; draining \(connections.count) open ones (up to \(configuration.drainSeconds) s)")
+try? await serverChannel?.close().get()
+await connections.drain(timeout: .seconds(configuration.drainSeconds))
 await metricsEndpoint?.stop()
 logger.notice("stopped")
 withExtendedLifetime(signalSources) {}

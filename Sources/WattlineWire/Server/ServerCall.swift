@@ -6,7 +6,7 @@ final class ServerCall {
     let id: UInt32
     let context: CallContext
     let handler: Router.RawHandler
-    let started = NIODeadline.now()
+    let started = ContinuousClock.now
     /// The single request of a unary or server-streaming call, once it arrived.
     var request: ByteBuffer?
     /// Requests of a client-streaming or bidirectional call, read by the handler.
@@ -24,6 +24,8 @@ final class ServerCall {
         self.context = context
         self.handler = handler
     }
+
+    var elapsed: Duration { ContinuousClock.now - started }
 
     var takesOneRequest: Bool {
         if case .requestStream = handler { return false }

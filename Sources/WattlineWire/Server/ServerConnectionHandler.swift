@@ -19,6 +19,8 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         /// When set, the connection is refused right after the preface with this `GOAWAY`
         /// (the server is at its connection limit).
         public var refusal: WireError?
+        /// Where connection, call, byte and stall counts go (nil: nowhere).
+        public var metrics: WireMetrics?
         public init() {}
     }
 
@@ -59,7 +61,12 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         peer.remoteAddress = context.channel.remoteAddress?.description
+        options.metrics?.connectionOpened()
         armTimer(context: context)
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        options.metrics?.connectionClosed()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
@@ -108,6 +115,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         var bytes = unwrapInboundIn(data)
+        options.metrics?.bytesReceived(bytes.readableBytes)
         buffer.writeBuffer(&bytes)
         do throws(WireError) {
             if !prefaceSeen {
@@ -118,7 +126,10 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
                     return
                 }
                 prefaceSeen = true
-                if let refusal = options.refusal { throw refusal }
+                if let refusal = options.refusal {
+                    options.metrics?.connectionRefused(reason: WireMetrics.reasonName(refusal.reason))
+                    throw refusal
+                }
             }
             let now = NIODeadline.now()
             var received = false
@@ -156,8 +167,9 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             } else {
                 end(id, .invalidArgument("\(call.context.method) takes exactly one request message"), context: context)
             }
-        case .cancelCall(let id, _):
+        case .cancelCall(let id, let code):
             guard let call = calls.removeValue(forKey: id) else { return }
+            options.metrics?.callFinished(method: call.context.method, code: code, duration: call.elapsed)
             giveBack(call.stop(CancellationError()), id: id, context: context)
             callsChanged(context: context)
         case .resumeWriting(let id):
@@ -169,9 +181,11 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func open(_ id: UInt32, _ header: RpcV1.CallHeader, context: ChannelHandlerContext) {
         guard let (kind, handler) = router.handler(for: header.method) else {
+            options.metrics?.callFinished(method: WireMetrics.unknownMethod, code: 12, duration: .zero)
             end(id, .unimplemented("unknown method \(header.method)"), context: context)
             return
         }
+        options.metrics?.callStarted(method: header.method)
         if let problem = MetadataRules.problem(in: header.metadata) {
             end(id, .invalidArgument(problem), context: context)
             return
@@ -328,7 +342,11 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             emit: { write($0, context: context) },
             completed: { call.outbound?.written($0) })
         try? machine.sent(sent, streamID: id)  // never more than `sendable`
-        guard call.sends.isEmpty, let status = call.status else { return }
+        if !call.sends.isEmpty {
+            options.metrics?.flowControlStalled()  // the rest waits for a WINDOW_UPDATE
+            return
+        }
+        guard let status = call.status else { return }
         finish(id, status, context: context)
     }
 
@@ -355,6 +373,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func finish(_ id: UInt32, _ status: RpcV1.CallStatus, context: ChannelHandlerContext) {
         if let call = calls.removeValue(forKey: id) {
+            options.metrics?.callFinished(method: call.context.method, code: status.code, duration: call.elapsed)
             giveBack(call.stop(CallFailure(code: status.code, status.message)), id: id, context: context)
             callsChanged(context: context)
         }
@@ -364,6 +383,10 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
     private func write(_ frame: Frame, context: ChannelHandlerContext) {
         var out = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
         frame.write(into: &out)
+        options.metrics?.bytesSent(out.readableBytes)
+        if frame.type == .goAway, let goAway = try? frame.control(RpcV1.GoAway.self) {
+            options.metrics?.goAwaySent(reason: goAway.reason)
+        }
         context.write(wrapOutboundOut(out), promise: nil)
         flushPending = true
     }
