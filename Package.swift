@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "WattlineWireTests",
             dependencies: [
-                "WattlineWire", "WattlineProtos", "WattlineClient",
+                "WattlineWire", "WattlineProtos", "WattlineClient", "WattlineTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,7 +5,8 @@ public struct TLSConfiguration: Sendable {
     /// PEM certificate chain (leaf first) and its private key; required for the server.
     public var certificateChainPath: String?
     public var privateKeyPath: String?
-    /// PEM CA bundle: the client verifies the server against it, the server verifies clients when mutual TLS is on.
+    /// PEM CA bundle: the client verifies the server against it; the server asks clients for a
+    /// certificate and verifies any it gets against it (optional mutual TLS).
     public var trustedCAPath: String?
     /// Mutual TLS: the server refuses clients without a certificate signed by `trustedCAPath`.
     public var requireClientCertificate: Bool
