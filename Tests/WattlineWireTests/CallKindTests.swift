@@ -45,6 +45,26 @@ struct CallKindTests {
         #expect(answers == (0..<200).map { Array("\($0)".utf8) })
     }
 
+    @Test("the generated typed stubs make the same four calls")
+    func typedStubs() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let client = server.client()
+        defer { Task { await client.close() } }
+        let echo = EchoV1.EchoService.Client(client)
+        #expect(try await echo.echo(.with { $0.payload = [1, 2, 3] }).payload == [1, 2, 3])
+        let count = try await echo.expand(.with { $0.count = 10 }) { try await $0.reduce(0) { n, _ in n + 1 } }
+        #expect(count == 10)
+        let collected = try await echo.collect { for _ in 0..<7 { try await $0.write(.init()) } }
+        #expect(collected.messages == 7)
+        let answer = try await echo.chat { requests, responses in
+            try await requests.write(.with { $0.payload = [4] })
+            requests.finish()
+            return try await responses.reduce(into: [[UInt8]]()) { $0.append($1.payload) }
+        }
+        #expect(answer == [[4]])
+    }
+
     @Test("an empty stream and an empty message are calls too")
     func emptyStreams() async throws {
         let server = try await TestServer.start()
