@@ -224,6 +224,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             buffer.discardReadBytes()
             openWaiting()
             flushIfNeeded()
+            if goneAway, streams.isEmpty { context.close(promise: nil) }  // nothing left on it
         } catch {
             write(.control(.goAway, RpcV1.GoAway.with {
                 $0.reason = error.reason

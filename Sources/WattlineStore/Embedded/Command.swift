@@ -30,6 +30,7 @@ enum Command {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        closeInheritedDescriptors(&actions)
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -46,6 +47,16 @@ enum Command {
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         guard exitStatus == 0 else { throw Failure(program: path, status: exitStatus, output: output) }
         return output
+    }
+
+    /// SwiftNIO opens its sockets without `CLOEXEC`, so a child would inherit every connection of
+    /// this process, and PostgreSQL, which `runuser` gives 1,024 descriptors, then runs out. glibc's
+    /// `posix_spawn_file_actions_addclosefrom_np` (2.34+) closes them in the child; Swift's Glibc
+    /// module hides it behind `_GNU_SOURCE`, hence the lookup.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
     }
 
     private static func readAll(_ path: String) -> String {

@@ -36,10 +36,12 @@ struct ConnectionClock {
         creditCheckedAt = now
     }
 
-    /// Any frame from the peer proves it alive.
-    mutating func received(at now: NIODeadline) {
+    /// Any frame from the peer proves it alive. Returns true when that answered an outstanding
+    /// keepalive `PING`, so the next ping is due earlier than the timer is set for.
+    mutating func received(at now: NIODeadline) -> Bool {
         lastReceived = now
-        pingSent = nil
+        defer { pingSent = nil }
+        return pingSent != nil
     }
 
     mutating func helloReceived() { helloDeadline = nil }
@@ -71,11 +73,15 @@ struct ConnectionClock {
 
     /// When `due` should next be asked; nil when no timer is running.
     var nextDeadline: NIODeadline? {
-        var candidates: [NIODeadline] = []
-        if let helloDeadline { candidates.append(helloDeadline) }
-        if let pingSent { candidates.append(pingSent + keepaliveAnswerTimeout) }
-        if let idleTimeout, let idleSince { candidates.append(idleSince + idleTimeout) }
-        if let keepaliveInterval, pingSent == nil { candidates.append(lastReceived + keepaliveInterval) }
-        return candidates.min()
+        var next: NIODeadline?
+        func consider(_ deadline: NIODeadline?) {
+            guard let deadline else { return }
+            next = next.map { min($0, deadline) } ?? deadline
+        }
+        consider(helloDeadline)
+        consider(pingSent.map { $0 + keepaliveAnswerTimeout })
+        if let idleTimeout { consider(idleSince.map { $0 + idleTimeout }) }
+        if let keepaliveInterval, pingSent == nil { consider(lastReceived + keepaliveInterval) }
+        return next
     }
 }

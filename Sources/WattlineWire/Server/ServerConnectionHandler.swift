@@ -141,7 +141,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
                 }
                 for action in try machine.receive(frame) { run(action, context: context) }
             }
-            if received { clock.received(at: now) }
+            if received, clock.received(at: now) { armTimer(context: context) }
             buffer.discardReadBytes()
             flushIfNeeded(context: context)
             closeIfDone(context: context)
@@ -406,11 +406,18 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         closeAfterWrites(context: context)
     }
 
-    /// Closes once everything written so far has reached the socket (a plain close would drop it).
+    /// How long a connection that was told to go away stays open for the peer to read that and
+    /// close first: closing a socket with the peer's bytes still arriving makes TCP reset it, and a
+    /// reset can destroy the `GOAWAY` in the peer's receive buffer before it is read.
+    static let closeLinger = TimeAmount.seconds(1)
+
+    /// Closes once everything written so far has reached the socket and the peer had time to
+    /// read it (inbound bytes are discarded meanwhile: `closing` is set).
     private func closeAfterWrites(context: ChannelHandlerContext) {
         flushPending = false
+        let loop = context.eventLoop.assumeIsolated()
         context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
+            loop.scheduleTask(in: Self.closeLinger) { context.close(promise: nil) }
         }
     }
 
