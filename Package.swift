@@ -34,6 +34,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CArgon2", pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]),
         // OpenSSL's function-like macros as inline functions.
         .target(name: "COpenSSLShim", dependencies: ["COpenSSL"]),
 
@@ -87,8 +90,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
 
-        // Envelope encryption at rest: AES-256-GCM, key wrapping, blind indexes (libcrypto).
-        .target(name: "WattlineCrypto", dependencies: ["COpenSSL"]),
+        // Envelope encryption at rest: AES-256-GCM, key wrapping, blind indexes (libcrypto);
+        // argon2id password hashing (libargon2).
+        .target(name: "WattlineCrypto", dependencies: ["COpenSSL", "CArgon2"]),
         // PostgreSQL through libpq: pool, statements, transactions, COPY, tenant scopes, migrations.
         .target(
             name: "WattlineStore",

@@ -16,6 +16,8 @@ public struct CryptoError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let keyFile = Code("keyFile")
         /// libcrypto reported a failure (the message carries its error queue).
         public static let openssl = Code("openssl")
+        /// libargon2 reported a failure (the message carries its reason), e.g. it could not allocate.
+        public static let argon2 = Code("argon2")
 
         public var description: String { name }
     }

@@ -6,6 +6,9 @@
 // reports the median round. `openssl speed -evp aes-256-gcm` times bare EVP_EncryptUpdate on one
 // context, so the ratio charges our per-value costs (fresh random nonce, associated data, tag,
 // framing) against OpenSSL's pure bulk rate. Target: ours/openssl ≥ 0.9 for the context path.
+//
+// Then the latency of one argon2id password hash and one verification with the default
+// parameters (median of N single calls): what a login costs on the server.
 import Foundation
 import WattlineCrypto
 
@@ -136,4 +139,25 @@ if let openssl = opensslSpeed(size: size) {
 } else {
     print("openssl not found on PATH or its output was not understood; no ratio")
 }
+/// Median wall time in milliseconds of `rounds` single calls of `body`, after one warm-up call.
+@MainActor
+func latency(_ name: String, _ body: () -> Void) -> Double {
+    body()
+    let times = (0..<rounds).map { _ in elapsedSeconds(body) * 1000 }.sorted()
+    let median = times[rounds / 2]
+    print(name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%10.1f ms", median))
+    return median
+}
+
+let hasher = PasswordHasher()
+let password = "correct horse battery staple"
+let stored = try hasher.hash(password)
+print("argon2id, default parameters \(hasher.parameters), median of \(rounds) calls")
+let hashMilliseconds = latency("hash (PasswordHasher.hash)") { blackHole(try! hasher.hash(password)) }
+let verifyMilliseconds = latency("verify (PasswordHasher.verify, match)") {
+    precondition(hasher.verify(password, against: stored) == .valid(needsRehash: false), "verify failed")
+}
+summary["argon2id_parameters"] = hasher.parameters.description
+summary["argon2id_hash_ms"] = (hashMilliseconds * 10).rounded() / 10
+summary["argon2id_verify_ms"] = (verifyMilliseconds * 10).rounded() / 10
 print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
