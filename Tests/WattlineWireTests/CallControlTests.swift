@@ -152,6 +152,31 @@ struct CallControlTests {
         }
     }
 
+    @Test("responses left unread by calls that ended give their window back: the connection never starves")
+    func unreadResponsesDoNotLeakWindow() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let client = server.client()
+        defer { Task { await client.close() } }
+        // Each call's 15 single-frame responses fit its stream window, so the server ends it
+        // (STATUS) while the body reads only the first: 30 × 225 KB unread, beyond the client's
+        // 4 MiB connection window.
+        for _ in 0..<30 {
+            let first = try await client.serverStreaming(EchoV1.EchoService.Expand.self, .with {
+                $0.count = 15
+                $0.size = 15_000
+            }, options: CallOptions(timeout: .seconds(10))) { responses in
+                let first = try await responses.first { _ in true }
+                try await Task.sleep(for: .milliseconds(30))  // the STATUS arrives meanwhile
+                return first
+            }
+            #expect(first?.payload.count == 15_000)
+        }
+        let echoed = try await client.unary(
+            EchoV1.EchoService.Echo.self, .with { $0.payload = payload(100_000) }, timeout: .seconds(10))
+        #expect(echoed.payload.count == 100_000)
+    }
+
     @Test("interceptors run around every call in order; one can refuse a call or name its principal")
     func interceptors() async throws {
         struct Authenticate: ServerInterceptor {

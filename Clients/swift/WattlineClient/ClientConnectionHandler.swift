@@ -107,20 +107,27 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         flushIfNeeded()
     }
 
-    /// Ends `call` from the client's side: `CANCEL` with `code` if it is open (§4.3).
+    /// Ends `call` from the client's side: `CANCEL` with `code` if it is open (§4.3). Responses
+    /// it had received and nobody read give their bytes back to the connection window.
     func cancel(_ call: ClientStreamCall, code: UInt32, _ message: String) {
         deadlines.removeValue(forKey: ObjectIdentifier(call))?.cancel()
-        if let id = call.streamID.withLockedValue({ $0 }), let stream = streams.removeValue(forKey: id) {
+        let error = RPCError(code: code, message)
+        let id = call.streamID.withLockedValue { $0 }
+        if let id, streams.removeValue(forKey: id) != nil {
             write(.control(.cancel, streamID: id, RpcV1.Cancel.with { $0.code = code }))
-            if case .streaming(_, let responses) = stream.call.shape {
-                giveBack(responses.fail(RPCError(code: code, message)), id: id)
-            }
             openWaiting()
-            flushIfNeeded()
         } else if let index = waiting.firstIndex(where: { $0 === call }) {
             waiting.remove(at: index)
         }
-        call.fail(RPCError(code: code, message))
+        switch call.shape {
+        case .unary(_, let response):
+            response.fail(error)
+        case .streaming(let requests, let responses):
+            requests.close(error)
+            let unread = responses.fail(error)
+            if let id { giveBack(unread, id: id) }
+        }
+        flushIfNeeded()
     }
 
     /// The call's task wrote requests: frame what the windows allow.
