@@ -28,6 +28,7 @@ let signalSources = [SIGINT, SIGTERM].map { number in
 let configuration: ServerConfiguration
 nonisolated(unsafe) var serverChannel: Channel?
 nonisolated(unsafe) var metricsEndpoint: MetricsEndpoint?
+nonisolated(unsafe) var reloadSignal: DispatchSourceSignal?
 let connections = ConnectionRegistry()
 do {
     configuration = try ServerConfiguration(
@@ -94,6 +95,19 @@ do {
     let tls = try TLSContextProvider(configuration: TLSConfiguration(
         certificateChainPath: certificate, privateKeyPath: key,
         trustedCAPath: configuration.tlsClientCA ?? (configuration.dev ? tlsDirectory + "/ca.pem" : nil)))
+    // SIGHUP re-reads the certificate and key: new connections get them, open ones keep theirs.
+    signal(SIGHUP, SIG_IGN)
+    reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+    reloadSignal?.setEventHandler {
+        do {
+            try tls.reload()
+            logger.notice("TLS certificate and key reloaded", metadata: ["certificate": "\(certificate)"])
+        } catch {
+            logger.error("TLS reload failed; the previous certificate stays in use: \(error)")
+        }
+    }
+    reloadSignal?.resume()
+
     var router = Router()
     HealthService.register(in: &router, store: store)
     if configuration.echo ?? configuration.dev { EchoService.register(in: &router) }
