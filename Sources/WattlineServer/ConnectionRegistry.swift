@@ -20,15 +20,24 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { channels.withLockedValue { $0.count } }
 
-    /// Sends GOAWAY on every connection, waits up to `timeout` for their calls to finish, then
-    /// closes whatever is left (its calls fail with UNAVAILABLE on the client).
+    /// Sends GOAWAY on every connection and waits up to `timeout` for their calls to finish; then
+    /// the calls still open end with UNAVAILABLE and the connections close with TLS close_notify
+    /// (a few seconds at most), and whatever is left is closed hard.
     func drain(timeout: Duration) async {
-        let open = channels.withLockedValue { Array($0.values) }
-        for channel in open { channel.pipeline.fireUserInboundEventTriggered(DrainRequest()) }
-        let deadline = ContinuousClock.now + timeout
+        for channel in channels.withLockedValue({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(DrainRequest())
+        }
+        await waitForClose(until: ContinuousClock.now + timeout)
+        for channel in channels.withLockedValue({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(DrainRequest(cancelOpenCalls: true))
+        }
+        await waitForClose(until: ContinuousClock.now + .seconds(3))
+        for channel in channels.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+    }
+
+    private func waitForClose(until deadline: ContinuousClock.Instant) async {
         while count > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        for channel in channels.withLockedValue({ Array($0.values) }) { channel.close(promise: nil) }
     }
 }

@@ -39,6 +39,10 @@ public struct FrameDecoder: Sendable {
             guard rawStream & 0x8000_0000 == 0 else { throw WireError.protocolError("reserved bit set in stream id") }
             try Self.checkStream(type, rawStream)
             try Self.checkLength(type, length)
+            if type == .message, flags.contains(.more), length == 0 {
+                // It would carry nothing and cost no window: only a flood could want it.
+                throw WireError.protocolError("empty MESSAGE fragment with MORE")
+            }
             guard buffer.readableBytes >= Frame.headerSize + length else { return nil }
             buffer.moveReaderIndex(forwardBy: Frame.headerSize)
             let payload = buffer.readSlice(length: length)!

@@ -66,6 +66,12 @@ public struct ServerConnectionStateMachine: Sendable {
         case .message: return try receiveMessage(frame)
         case .halfClose:
             guard var stream = try openStream(frame) else { return [] }
+            guard !stream.clientHalfClosed else { throw .protocolError("second HALF_CLOSE on stream \(frame.streamID)") }
+            guard !stream.assembler.isMidMessage else {
+                streams[frame.streamID] = nil  // its fragments' window went back on arrival
+                return [.cancelCall(streamID: frame.streamID, code: 3),
+                        .send([status(frame.streamID, code: 3, "HALF_CLOSE in the middle of a message")])]
+            }
             stream.clientHalfClosed = true
             streams[frame.streamID] = stream
             return [.endOfRequests(streamID: frame.streamID)]
@@ -175,7 +181,12 @@ public struct ServerConnectionStateMachine: Sendable {
             try connectionSendWindow.grow(by: increment)
             return streams.keys.sorted().map { .resumeWriting(streamID: $0) }
         }
-        guard var stream = streams[frame.streamID] else { return [] }  // ended: ignored (§5)
+        guard var stream = streams[frame.streamID] else {
+            guard frame.streamID <= highestStreamID else {
+                throw .protocolError("WINDOW_UPDATE on stream \(frame.streamID), which was never opened")
+            }
+            return []  // ended: ignored (§5)
+        }
         try stream.sendWindow.grow(by: increment)
         streams[frame.streamID] = stream
         return [.resumeWriting(streamID: frame.streamID)]

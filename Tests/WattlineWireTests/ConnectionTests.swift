@@ -153,4 +153,28 @@ struct ConnectionTests {
         #expect(echoed.payload == [9])
         await (try restart.value).stop()
     }
+
+    @Test("after the drain timeout the calls still open end with UNAVAILABLE, then the connection closes")
+    func drainDeadline() async throws {
+        let server = try await TestServer.start { router in
+            router.unary(TelemetryV1.QueryService.ReadLatest.self) { _, _ in
+                try await Task.sleep(for: .seconds(30))
+                return .init()
+            }
+        }
+        defer { Task { await server.stop() } }
+        let client = server.client()
+        defer { Task { await client.close() } }
+        let call = Task { try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init()) }
+        try await eventually { !server.connections.all.isEmpty }
+        try await Task.sleep(for: .milliseconds(200))  // the call is open
+        for connection in server.connections.all { connection.pipeline.fireUserInboundEventTriggered(DrainRequest()) }
+        try await Task.sleep(for: .milliseconds(100))
+        for connection in server.connections.all {
+            connection.pipeline.fireUserInboundEventTriggered(DrainRequest(cancelOpenCalls: true))
+        }
+        let error = await #expect(throws: RPCError.self) { try await call.value }
+        #expect(error?.code == 14)
+        #expect(error?.message.contains("shutting down") == true)
+    }
 }

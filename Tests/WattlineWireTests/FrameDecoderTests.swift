@@ -79,6 +79,7 @@ struct FrameDecoderTests {
         ("HALF_CLOSE with payload", [0, 0, 1, 0x03, 0, 0, 0, 0, 1, 0]),
         ("short PING", [0, 0, 4, 0x07, 0, 0, 0, 0, 0, 1, 2, 3, 4]),
         ("long WINDOW_UPDATE", [0, 0, 5, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+        ("empty MESSAGE fragment with MORE", [0, 0, 0, 0x02, 0x01, 0, 0, 0, 1]),
     ])
     func violations(name: String, bytes: [UInt8]) {
         var buffer = ByteBuffer(bytes: bytes)

@@ -120,4 +120,27 @@ struct ServerConnectionStateMachineTests {
         #expect(machine.openCalls == 1, "the call opened before the drain goes on")
         #expect(throws: WireError.self) { try machine.receive(.control(.status, streamID: 3, RpcV1.CallStatus())) }
     }
+
+    @Test("HALF_CLOSE in the middle of a message ends the call with INVALID_ARGUMENT; a second HALF_CLOSE is a protocol error")
+    func halfCloseMidMessage() throws {
+        var machine = try connected()
+        _ = try machine.receive(open(1))
+        _ = try machine.receive(Frame(type: .message, flags: .more, streamID: 1, payload: ByteBuffer(bytes: [1, 2])))
+        let actions = try machine.receive(Frame(type: .halfClose, streamID: 1))
+        #expect(actions.first == .cancelCall(streamID: 1, code: 3))
+        guard case .send(let frames) = actions.last else { Issue.record("expected a STATUS"); return }
+        #expect(try frames.last?.control(RpcV1.CallStatus.self).code == 3)
+        _ = try machine.receive(open(3))
+        _ = try machine.receive(Frame(type: .halfClose, streamID: 3))
+        #expect(throws: WireError.self) { try machine.receive(Frame(type: .halfClose, streamID: 3)) }
+    }
+
+    @Test("WINDOW_UPDATE for a stream never opened is a protocol error; for an ended one it is ignored")
+    func windowUpdateStreams() throws {
+        var machine = try connected()
+        _ = try machine.receive(open(1))
+        _ = try machine.receive(.control(.cancel, streamID: 1, RpcV1.Cancel()))
+        #expect(try machine.receive(.windowUpdate(streamID: 1, increment: 10)) == [])
+        #expect(throws: WireError.self) { try machine.receive(.windowUpdate(streamID: 7, increment: 10)) }
+    }
 }

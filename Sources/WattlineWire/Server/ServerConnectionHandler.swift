@@ -90,11 +90,18 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             let address = peer.remoteAddress
             peer = identified.peerIdentity
             peer.remoteAddress = peer.remoteAddress ?? address
-        } else if event is DrainRequest {
-            guard !draining, !closing else { return }
-            draining = true
-            write(machine.beginDrain(), context: context)
-            context.flush()
+        } else if let drain = event as? DrainRequest {
+            guard !closing else { return }
+            if !draining {
+                draining = true
+                write(machine.beginDrain(), context: context)
+            }
+            if drain.cancelOpenCalls {  // the drain timeout passed: end what is left (§6)
+                for id in calls.keys.sorted() {
+                    end(id, .unavailable("the server is shutting down; retry"), flushFirst: false, context: context)
+                }
+            }
+            flushIfNeeded(context: context)
             closeIfDone(context: context)
             return
         }
@@ -473,7 +480,10 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
 @available(*, unavailable)
 extension ServerConnectionHandler: Sendable {}
 
-/// Sent down a connection's pipeline (`fireUserInboundEventTriggered`) to drain it gracefully.
+/// Sent down a connection's pipeline (`fireUserInboundEventTriggered`) to drain it gracefully:
+/// `GOAWAY`, open calls finish, then the connection closes. Sent again with `cancelOpenCalls`
+/// when the drain timeout has passed: the calls still open end with UNAVAILABLE.
 public struct DrainRequest: Sendable {
-    public init() {}
+    public var cancelOpenCalls: Bool
+    public init(cancelOpenCalls: Bool = false) { self.cancelOpenCalls = cancelOpenCalls }
 }
