@@ -268,7 +268,7 @@ struct  Wattline__Rpc__V1__CallStatus
 
 
 /*
- * Payload of the CANCEL frame: either side abandons a call.
+ * Payload of the CANCEL frame: the client abandons a call (the server ends calls with STATUS).
  */
 struct  Wattline__Rpc__V1__Cancel
 {

@@ -322,7 +322,7 @@ extension RpcV1 {
         }
     }
 
-    /// Payload of the CANCEL frame: either side abandons a call.
+    /// Payload of the CANCEL frame: the client abandons a call (the server ends calls with STATUS).
     public struct Cancel: ProtoMessage, ProtoCBridged {
         public static let protoName = "wattline.rpc.v1.Cancel"
         package typealias CStruct = Wattline__Rpc__V1__Cancel
