@@ -99,6 +99,9 @@ let package = Package(
             dependencies: ["CLibPQ", "WattlineCrypto"],
             resources: [.copy("Migrations")]),
 
+        // Who may call what: principals, requirements, the per-method access policy.
+        .target(name: "WattlineAccess", dependencies: ["WattlineProtos"]),
+
         .executableTarget(
             name: "WattlineServer",
             dependencies: [
@@ -142,6 +145,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        .testTarget(name: "WattlineAccessTests", dependencies: ["WattlineAccess", "WattlineProtos"]),
         .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
         .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),
         .testTarget(

@@ -1,0 +1,90 @@
+/// Who makes a call, as established before its handler runs: from an access token (people and
+/// integrations), from a verified client certificate (loggers), or nobody.
+public enum Principal: Sendable, Hashable {
+    case anonymous
+    /// A person signed in through the IMS; `grants` come from the token's roles.
+    case person(identityID: String, sessionID: String, grants: Grants)
+    /// A third-party integration with a client-credentials token, acting within its grants.
+    case integration(credentialID: String, grants: Grants)
+    /// A data logger, by its client certificate: exactly one logger, site and tenant.
+    case logger(loggerID: String, siteID: String, tenantID: String)
+
+    /// The tenant and site roles held, empty for loggers and nobody.
+    public var grants: Grants {
+        switch self {
+        case .person(_, _, let grants), .integration(_, let grants): grants
+        case .anonymous, .logger: Grants()
+        }
+    }
+}
+
+/// Roles in a tenant, most powerful first (`tenancy.v1.Role`).
+public enum TenantRole: Int, Sendable, Hashable, Comparable, CaseIterable {
+    case owner = 1, admin, technician, viewer
+
+    /// Whether this role includes everything `other` may do.
+    public func includes(_ other: TenantRole) -> Bool { rawValue <= other.rawValue }
+
+    public static func < (a: TenantRole, b: TenantRole) -> Bool { a.rawValue > b.rawValue }
+
+    init?(name: String) {
+        switch name {
+        case "owner": self = .owner
+        case "admin": self = .admin
+        case "technician": self = .technician
+        case "viewer": self = .viewer
+        default: return nil
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .owner: "owner"
+        case .admin: "admin"
+        case .technician: "technician"
+        case .viewer: "viewer"
+        }
+    }
+}
+
+/// What a person or integration may act as: a role per tenant, the sites it is Responsible for,
+/// platform operator. Encoded in access tokens as role strings: "tenant:<uuid>:<role>",
+/// "site:<uuid>:responsible", "platform:operator".
+public struct Grants: Sendable, Hashable {
+    public var tenantRoles: [String: TenantRole] = [:]
+    public var responsibleSites: Set<String> = []
+    public var platformOperator = false
+
+    public init(tenantRoles: [String: TenantRole] = [:], responsibleSites: Set<String> = [], platformOperator: Bool = false) {
+        self.tenantRoles = tenantRoles
+        self.responsibleSites = responsibleSites
+        self.platformOperator = platformOperator
+    }
+
+    /// Parses token role strings; unknown or malformed entries grant nothing (never an error that
+    /// could lock a person out, never a grant by accident).
+    public init(roleStrings: [String]) {
+        for entry in roleStrings {
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            switch (parts.count, parts.first) {
+            case (3, "tenant"):
+                guard let role = TenantRole(name: parts[2]), !parts[1].isEmpty else { continue }
+                if let held = tenantRoles[parts[1]], held.includes(role) { continue }  // keep the stronger
+                tenantRoles[parts[1]] = role
+            case (3, "site") where parts[2] == "responsible" && !parts[1].isEmpty:
+                responsibleSites.insert(parts[1])
+            case (2, "platform") where parts[1] == "operator":
+                platformOperator = true
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The role strings for an access token.
+    public var roleStrings: [String] {
+        tenantRoles.sorted { $0.key < $1.key }.map { "tenant:\($0.key):\($0.value.name)" }
+            + responsibleSites.sorted().map { "site:\($0):responsible" }
+            + (platformOperator ? ["platform:operator"] : [])
+    }
+}
