@@ -100,7 +100,7 @@ let package = Package(
             resources: [.copy("Migrations")]),
 
         // Who may call what: principals, requirements, the per-method access policy.
-        .target(name: "WattlineAccess", dependencies: ["WattlineProtos"]),
+        .target(name: "WattlineAccess", dependencies: ["WattlineProtos", "WattlineWire", "WattlineCrypto"]),
 
         .executableTarget(
             name: "WattlineServer",
@@ -145,7 +145,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
-        .testTarget(name: "WattlineAccessTests", dependencies: ["WattlineAccess", "WattlineProtos"]),
+        .testTarget(
+            name: "WattlineAccessTests",
+            dependencies: ["WattlineAccess", "WattlineProtos", "WattlineWire", "WattlineCrypto", "WattlineClient"]),
         .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
         .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),
         .testTarget(

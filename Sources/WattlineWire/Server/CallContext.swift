@@ -13,6 +13,9 @@ public struct CallContext: Sendable {
     public let peer: PeerIdentity
     /// Set by interceptors (the authenticated caller, for instance); nil until one does.
     public var principal: (any Sendable)?
+    /// The tenant the call acts in, from its credentials (set by the access interceptor); the
+    /// store's transaction scope for the call.
+    public var tenantID: String?
 
     public init(
         method: String, kind: ProtoCallKind, deadline: ContinuousClock.Instant?,

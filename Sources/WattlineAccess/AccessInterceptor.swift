@@ -1,0 +1,91 @@
+import WattlineCrypto
+import WattlineWire
+
+/// Authenticates every call and applies `AccessPolicy` before its handler runs: a bearer access
+/// token (people, integrations) or the connection's client certificate (loggers) becomes the
+/// call's `Principal`, and the call's tenant is the one the credential is scoped to.
+///
+/// Answers: a method requiring credentials called without valid ones is UNAUTHENTICATED; valid
+/// credentials without the declared permission are PERMISSION_DENIED; a method with no
+/// declaration is denied to everybody.
+public struct AccessInterceptor: ServerInterceptor {
+    /// The `scope` claim of tokens issued to integrations (client credentials), not people.
+    public static let integrationScope = "integration"
+
+    private let verifier: AccessTokenVerifier
+    private let directory: any CredentialDirectory
+
+    public init(verifier: AccessTokenVerifier, directory: any CredentialDirectory) {
+        self.verifier = verifier
+        self.directory = directory
+    }
+
+    public func intercept<Result: Sendable>(
+        _ context: CallContext, next: @Sendable (CallContext) async throws -> Result
+    ) async throws -> Result {
+        guard let requirements = AccessPolicy.requirements[context.method] else {
+            throw CallFailure.permissionDenied("\(context.method) declares no permission")
+        }
+        let publicMethod = requirements.contains(.anyone)
+        let (principal, tenantID) = try await authenticate(context, lenient: publicMethod)
+        guard requirements.contains(where: { $0.isMet(by: principal, tenantID: tenantID) }) else {
+            if principal == .anonymous { throw CallFailure.unauthenticated("this method needs credentials") }
+            throw CallFailure.permissionDenied("not allowed to call \(context.method)")
+        }
+        var context = context
+        context.principal = principal
+        context.tenantID = tenantID
+        return try await next(context)
+    }
+
+    /// The caller and its tenant. On a public method a bad token counts as none (a client signing
+    /// in again with a stale token must not be locked out); elsewhere it is UNAUTHENTICATED.
+    private func authenticate(_ context: CallContext, lenient: Bool) async throws -> (Principal, String?) {
+        if let token = Self.bearerToken(context.authorization) {
+            do {
+                let claims = try verifier.verify(token)
+                guard try await !directory.isSessionRevoked(claims.sessionID) else {
+                    throw CallFailure.unauthenticated("the session has ended; sign in again")
+                }
+                let grants = Grants(roleStrings: claims.roles)
+                let principal: Principal = claims.scope == Self.integrationScope
+                    ? .integration(credentialID: claims.subject, grants: grants)
+                    : .person(identityID: claims.subject, sessionID: claims.sessionID, grants: grants)
+                return (principal, claims.tenantID)
+            } catch let error as TokenError {
+                if lenient { return (.anonymous, nil) }
+                throw CallFailure.unauthenticated(Self.explain(error))
+            } catch let failure as CallFailure {
+                if lenient { return (.anonymous, nil) }
+                throw failure
+            }
+        }
+        if let fingerprint = context.peer.certificateSHA256 {
+            guard let logger = try await directory.logger(certificateSHA256: fingerprint) else {
+                if lenient { return (.anonymous, nil) }
+                throw CallFailure.unauthenticated("this client certificate belongs to no active logger")
+            }
+            return (.logger(loggerID: logger.loggerID, siteID: logger.siteID, tenantID: logger.tenantID), logger.tenantID)
+        }
+        return (.anonymous, nil)
+    }
+
+    /// "Bearer <token>" or the bare token; nil when there is none.
+    static func bearerToken(_ authorization: String) -> String? {
+        var value = Substring(authorization)
+        if value.lowercased().hasPrefix("bearer ") { value = value.dropFirst("bearer ".count) }
+        value = value.drop { $0 == " " }
+        return value.isEmpty ? nil : String(value)
+    }
+
+    /// Why a token was refused, without echoing it.
+    static func explain(_ error: TokenError) -> String {
+        switch error {
+        case .expired: "the access token has expired; refresh it"
+        case .notYetValid: "the access token is not valid yet"
+        case .badSignature, .malformed: "the access token is not valid"
+        case .unknownKeyID: "the access token was signed with an unknown key"
+        case .wrongAudience, .wrongIssuer: "the access token is not for this service"
+        }
+    }
+}
