@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "WattlineWire", targets: ["WattlineWire"]),
         .library(name: "WattlineTLS", targets: ["WattlineTLS"]),
         .library(name: "WattlineObservability", targets: ["WattlineObservability"]),
+        .library(name: "WattlineAccess", targets: ["WattlineAccess"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],
@@ -101,6 +102,10 @@ let package = Package(
 
         // Who may call what: principals, requirements, the per-method access policy.
         .target(name: "WattlineAccess", dependencies: ["WattlineProtos", "WattlineWire", "WattlineCrypto"]),
+        // The identity service: sign-in, sessions, refresh-token rotation (docs/identity.md, Sessions).
+        .target(
+            name: "WattlineIMS",
+            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
 
         .executableTarget(
             name: "WattlineServer",
@@ -150,6 +155,14 @@ let package = Package(
             dependencies: ["WattlineAccess", "WattlineProtos", "WattlineWire", "WattlineCrypto", "WattlineClient"]),
         .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
         .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),
+        .testTarget(
+            name: "WattlineIMSTests",
+            dependencies: [
+                "WattlineIMS", "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess",
+                "WattlineClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["COpenSSL", "COpenSSLShim", "CLibPQ", "CProtobufC"]),

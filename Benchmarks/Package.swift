@@ -42,6 +42,14 @@ let package = Package(
         // Connection-level figures over TLS on loopback, server in a child process: new and resumed handshakes/s
         // against openssl s_server/s_time, memory per idle connection, and a 10,000-connection fleet.
         .executableTarget(
+            name: "AccessBenchmark",
+            dependencies: [
+                .product(name: "WattlineAccess", package: "wattline"),
+                .product(name: "WattlineCrypto", package: "wattline"),
+                .product(name: "WattlineWire", package: "wattline"),
+            ]),
+        // New and resumed TLS handshakes vs openssl s_server, idle memory, 10,000 connections.
+        .executableTarget(
             name: "ConnectionBenchmark",
             dependencies: [
                 .product(name: "WattlineWire", package: "wattline"),

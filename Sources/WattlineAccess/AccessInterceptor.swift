@@ -73,7 +73,9 @@ public struct AccessInterceptor: ServerInterceptor {
     /// "Bearer <token>" or the bare token; nil when there is none.
     static func bearerToken(_ authorization: String) -> String? {
         var value = Substring(authorization)
-        if value.lowercased().hasPrefix("bearer ") { value = value.dropFirst("bearer ".count) }
+        if value.utf8.count > 7, value.utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) {
+            value = value.dropFirst(7)  // the scheme is case-insensitive; the token is not touched
+        }
         value = value.drop { $0 == " " }
         return value.isEmpty ? nil : String(value)
     }

@@ -27,7 +27,7 @@ public enum TenantRole: Int, Sendable, Hashable, Comparable, CaseIterable {
 
     public static func < (a: TenantRole, b: TenantRole) -> Bool { a.rawValue > b.rawValue }
 
-    init?(name: String) {
+    init?(name: Substring) {
         switch name {
         case "owner": self = .owner
         case "admin": self = .admin
@@ -62,19 +62,29 @@ public struct Grants: Sendable, Hashable {
     }
 
     /// Parses token role strings; unknown or malformed entries grant nothing (never an error that
-    /// could lock a person out, never a grant by accident).
+    /// could lock a person out, never a grant by accident). On every authenticated call's path,
+    /// hence byte-level parsing rather than `split`.
     public init(roleStrings: [String]) {
         for entry in roleStrings {
-            let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            switch (parts.count, parts.first) {
-            case (3, "tenant"):
-                guard let role = TenantRole(name: parts[2]), !parts[1].isEmpty else { continue }
-                if let held = tenantRoles[parts[1]], held.includes(role) { continue }  // keep the stronger
-                tenantRoles[parts[1]] = role
-            case (3, "site") where parts[2] == "responsible" && !parts[1].isEmpty:
-                responsibleSites.insert(parts[1])
-            case (2, "platform") where parts[1] == "operator":
-                platformOperator = true
+            let bytes = entry.utf8
+            guard let first = bytes.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let kind = entry[..<first]
+            let rest = entry[bytes.index(after: first)...]
+            switch kind {
+            case "tenant", "site":
+                guard let last = rest.utf8.lastIndex(of: UInt8(ascii: ":")) else { continue }
+                let id = rest[..<last]
+                let name = rest[rest.utf8.index(after: last)...]
+                guard !id.isEmpty, !id.utf8.contains(UInt8(ascii: ":")) else { continue }
+                if kind == "site" {
+                    if name == "responsible" { responsibleSites.insert(String(id)) }
+                } else if let role = TenantRole(name: name) {
+                    let key = String(id)
+                    if let held = tenantRoles[key], held.includes(role) { continue }  // keep the stronger
+                    tenantRoles[key] = role
+                }
+            case "platform":
+                if rest == "operator" { platformOperator = true }
             default:
                 continue
             }
