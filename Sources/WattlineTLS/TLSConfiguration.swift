@@ -16,6 +16,12 @@ public struct TLSConfiguration: Sendable {
     public var serverName: String?
     /// Connections that have not finished the handshake by then are closed.
     public var handshakeTimeout: TimeAmount
+    /// Revocation at connect: given the SHA-256 fingerprint of the peer's certificate (lowercase
+    /// hex, as `TLSPeerInfo.peerCertificateSHA256`), true refuses the connection with
+    /// `TLSError.Code.certificateRevoked` before any application data. Asked on the handshake
+    /// path for every connection that presents a certificate, so it must answer from memory, fast,
+    /// and never block. Peers without a certificate (optional mutual TLS) are not asked.
+    public var certificateRevoked: (@Sendable (String) -> Bool)?
 
     public init(
         certificateChainPath: String? = nil,
@@ -24,7 +30,8 @@ public struct TLSConfiguration: Sendable {
         requireClientCertificate: Bool = false,
         alpnProtocols: [String] = ["wattline/1"],
         serverName: String? = nil,
-        handshakeTimeout: TimeAmount = .seconds(10)
+        handshakeTimeout: TimeAmount = .seconds(10),
+        certificateRevoked: (@Sendable (String) -> Bool)? = nil
     ) {
         self.certificateChainPath = certificateChainPath
         self.privateKeyPath = privateKeyPath
@@ -33,5 +40,6 @@ public struct TLSConfiguration: Sendable {
         self.alpnProtocols = alpnProtocols
         self.serverName = serverName
         self.handshakeTimeout = handshakeTimeout
+        self.certificateRevoked = certificateRevoked
     }
 }

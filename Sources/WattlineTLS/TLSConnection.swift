@@ -89,11 +89,29 @@ public final class TLSConnection {
         ERR_clear_error()
         let result = SSL_do_handshake(ssl)
         if result == 1 {
+            try refuseRevokedPeer()
             isHandshakeComplete = true
             return true
         }
         try classify(result, during: "handshake")
         return false
+    }
+
+    /// Revocation at connect, on every completed handshake (TLSRevocation.swift says why the verify
+    /// callback is not enough). Queues our close_notify after the handshake's last output, so the
+    /// peer sees a clean close and the handshake counts as failed; no application data is read.
+    private func refuseRevokedPeer() throws(TLSError) {
+        guard let isRevoked = context.configuration.certificateRevoked, let cert = SSL_get1_peer_certificate(ssl) else {
+            return
+        }
+        defer { X509_free(cert) }
+        let fingerprint = sha256Fingerprint(of: cert)
+        if let fingerprint, !isRevoked(fingerprint) { return }  // no fingerprint (libcrypto failed): refuse
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
+        failed = true
+        throw TLSError(.certificateRevoked, "peer certificate \(fingerprint ?? "(no fingerprint)") is revoked")
     }
 
     public var peerInfo: TLSPeerInfo {
@@ -106,15 +124,7 @@ public final class TLSConnection {
                 defer { wl_OPENSSL_free(line) }
                 return String(cString: line)
             },
-            peerCertificateSHA256: peerCertificate { cert in
-                var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-                var length: UInt32 = 0
-                guard X509_digest(cert, EVP_sha256(), &digest, &length) == 1 else { return nil }
-                return digest.prefix(Int(length)).map { byte in
-                    let hex = String(byte, radix: 16)
-                    return hex.count == 1 ? "0" + hex : hex
-                }.joined()
-            },
+            peerCertificateSHA256: peerCertificate { sha256Fingerprint(of: $0) },
             resumed: SSL_session_reused(ssl) == 1
         )
     }
@@ -226,7 +236,7 @@ public final class TLSConnection {
             if !messages.isEmpty { reason += ": " + messages.joined(separator: "; ") }
             if verify != Int(X509_V_OK), let text = X509_verify_cert_error_string(verify) {
                 reason += " [verify: \(String(cString: text))]"
-                throw TLSError(.certificateRejected, reason)
+                throw TLSError(verify == Int(X509_V_ERR_CERT_REVOKED) ? .certificateRevoked : .certificateRejected, reason)
             }
             throw TLSError(Self.errorCode(for: messages, handshakeDone: isHandshakeComplete), reason)
         }
@@ -234,6 +244,7 @@ public final class TLSConnection {
 
     static func errorCode(for messages: [String], handshakeDone: Bool) -> TLSError.Code {
         let text = messages.joined(separator: " ").lowercased()
+        if text.contains("certificate revoked") { return .certificateRevoked }  // the peer's certificate_revoked alert
         if text.contains("certificate") { return .certificateRejected }
         let notTLS = ["http request", "https proxy request", "wrong version number", "packet length too long",
                       "record layer failure", "unexpected message", "bad record", "record length mismatch"]

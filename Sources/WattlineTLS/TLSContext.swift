@@ -88,7 +88,7 @@ public final class TLSContext: @unchecked Sendable {
             try check(SSL_CTX_load_verify_locations(ctx, ca, nil) == 1, "trusted CA \(ca)")
             if let names = SSL_load_client_CA_file(ca) { SSL_CTX_set_client_CA_list(ctx, names) }
             let required = configuration.requireClientCertificate ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | required, nil)
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | required, try revocationCallback())
         } else if configuration.requireClientCertificate {
             throw TLSError(.invalidConfiguration, "mutual TLS needs trustedCAPath")
         }
@@ -99,13 +99,20 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
+    /// The verify callback that asks `certificateRevoked` (TLSRevocation.swift), or nil without one.
+    private func revocationCallback() throws(TLSError) -> SSL_verify_cb? {
+        guard configuration.certificateRevoked != nil else { return nil }
+        try check(SSL_CTX_set_ex_data(ctx, tlsContextExDataIndex, Unmanaged.passUnretained(self).toOpaque()) == 1, "SSL_CTX_set_ex_data")
+        return refuseRevokedCertificate
+    }
+
     private func configureClient() throws(TLSError) {
         if let ca = configuration.trustedCAPath {
             try check(SSL_CTX_load_verify_locations(ctx, ca, nil) == 1, "trusted CA \(ca)")
         } else {
             try check(SSL_CTX_set_default_verify_paths(ctx) == 1, "system trust store")
         }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, try revocationCallback())
         if let chain = configuration.certificateChainPath, let key = configuration.privateKeyPath {
             try check(SSL_CTX_use_certificate_chain_file(ctx, chain) == 1, "client certificate \(chain)")
             try check(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1, "client key \(key)")

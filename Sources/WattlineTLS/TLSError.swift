@@ -14,6 +14,9 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let handshakeTimedOut = Code(rawValue: "handshakeTimedOut")
         /// A certificate failed verification, or a required one was missing.
         public static let certificateRejected = Code(rawValue: "certificateRejected")
+        /// The certificate verified but `TLSConfiguration.certificateRevoked` refused it (on the
+        /// client: the server answered with a certificate_revoked alert).
+        public static let certificateRevoked = Code(rawValue: "certificateRevoked")
         /// The peer sent bytes that are not valid TLS (e.g. plain HTTP to the TLS port).
         public static let protocolViolation = Code(rawValue: "protocolViolation")
         /// The transport ended without a close_notify: the data may have been truncated.
