@@ -14,6 +14,7 @@ public struct AccessInterceptor: ServerInterceptor {
 
     private let verifier: AccessTokenVerifier
     private let directory: any CredentialDirectory
+    private let principals = PrincipalCache()
 
     public init(verifier: AccessTokenVerifier, directory: any CredentialDirectory) {
         self.verifier = verifier
@@ -43,15 +44,11 @@ public struct AccessInterceptor: ServerInterceptor {
     private func authenticate(_ context: CallContext, lenient: Bool) async throws -> (Principal, String?) {
         if let token = Self.bearerToken(context.authorization) {
             do {
-                let claims = try verifier.verify(token)
-                guard try await !directory.isSessionRevoked(claims.sessionID) else {
+                let known = try principal(of: token)
+                guard try await !directory.isSessionRevoked(known.sessionID) else {
                     throw CallFailure.unauthenticated("the session has ended; sign in again")
                 }
-                let grants = Grants(roleStrings: claims.roles)
-                let principal: Principal = claims.scope == Self.integrationScope
-                    ? .integration(credentialID: claims.subject, grants: grants)
-                    : .person(identityID: claims.subject, sessionID: claims.sessionID, grants: grants)
-                return (principal, claims.tenantID)
+                return (known.principal, known.tenantID)
             } catch let error as TokenError {
                 if lenient { return (.anonymous, nil) }
                 throw CallFailure.unauthenticated(Self.explain(error))
@@ -68,6 +65,25 @@ public struct AccessInterceptor: ServerInterceptor {
             return (.logger(loggerID: logger.loggerID, siteID: logger.siteID, tenantID: logger.tenantID), logger.tenantID)
         }
         return (.anonymous, nil)
+    }
+
+    /// The principal a token stands for: remembered, or verified now and remembered.
+    private func principal(of token: String) throws(TokenError) -> PrincipalCache.Entry {
+        let now = UnixTime.now()
+        let version = verifier.keyRingVersion
+        if let known = principals.entry(for: token, now: now, leeway: verifier.leewayInSeconds, version: version) {
+            return known
+        }
+        let claims = try verifier.verify(token, now: now)
+        let grants = Grants(roleStrings: claims.roles)
+        let entry = PrincipalCache.Entry(
+            token: token,
+            principal: claims.scope == Self.integrationScope
+                ? .integration(credentialID: claims.subject, grants: grants)
+                : .person(identityID: claims.subject, sessionID: claims.sessionID, grants: grants),
+            tenantID: claims.tenantID, sessionID: claims.sessionID, expiresAt: claims.expiresAt, keyRingVersion: version)
+        principals.insert(entry)
+        return entry
     }
 
     /// "Bearer <token>" or the bare token; nil when there is none.

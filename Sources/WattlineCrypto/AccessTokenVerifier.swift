@@ -24,6 +24,7 @@ public final class AccessTokenVerifier: Sendable {
     private struct State {
         var keys: [String: Ed25519PublicKey]
         var cache: VerifiedTokenCache
+        var keyRingVersion = 0
     }
 
     /// - Parameters:
@@ -50,9 +51,17 @@ public final class AccessTokenVerifier: Sendable {
     public func replaceKeys(_ keys: [String: Ed25519PublicKey]) {
         state.withLock { state in
             state.keys = keys
+            state.keyRingVersion += 1
             state.cache.removeAll { keys[$0.keyID] != $0.publicKey }
         }
     }
+
+    /// Changes whenever `replaceKeys` runs, so that callers keeping their own results derived
+    /// from verified tokens can drop them when the ring changes.
+    public var keyRingVersion: Int { state.withLock { $0.keyRingVersion } }
+
+    /// Leeway in whole seconds, for callers re-checking `exp` on results they keep.
+    public var leewayInSeconds: Int64 { leewaySeconds }
 
     public var keys: [String: Ed25519PublicKey] { state.withLock { $0.keys } }
 

@@ -144,4 +144,39 @@ struct AccessInterceptorTests {
         #expect(await Self.code { _ = try await client.unary(TenancyV1.SiteService.CreateSite.self, .init(), authorization: good.value) } == 16)
         await client.close()
     }
+
+    @Test("a remembered token stops working when it expires or its key leaves the ring")
+    func rememberedTokens() async throws {
+        let key = try Ed25519SigningKey.generate()
+        let issuer = try AccessTokenIssuer(signingKey: key, issuer: "i", audience: "a", lifetime: .seconds(1))
+        let verifier = try AccessTokenVerifier(keys: [key.keyID: key.publicKey], issuer: "i", audience: "a", leeway: .zero)
+        let interceptor = AccessInterceptor(verifier: verifier, directory: FixedDirectory())
+        func call(_ token: AccessToken) async -> UInt32 {
+            let context = CallContext(
+                method: TelemetryV1.QueryService.ReadLatest.path, kind: .unary, deadline: nil, metadata: [],
+                authorization: token.value, peer: PeerIdentity())
+            do {
+                _ = try await interceptor.intercept(context) { _ in 0 }
+                return 0
+            } catch let failure as CallFailure {
+                return failure.code
+            } catch {
+                return 2
+            }
+        }
+        let roles = ["tenant:\(Self.tenant):viewer"]
+        let shortLived = try issuer.issue(subject: "0190f5a8-0000-7000-8000-0000000000f1",
+                                          sessionID: "0190f5a8-0000-7000-8000-0000000000e1", tenantID: Self.tenant, roles: roles)
+        #expect(await call(shortLived) == 0)
+        #expect(await call(shortLived) == 0, "remembered")
+        try await Task.sleep(for: .milliseconds(2_100))
+        #expect(await call(shortLived) == 16, "expired, remembered or not")
+
+        let longer = try AccessTokenIssuer(signingKey: key, issuer: "i", audience: "a")
+            .issue(subject: "0190f5a8-0000-7000-8000-0000000000f1", sessionID: "0190f5a8-0000-7000-8000-0000000000e1",
+                   tenantID: Self.tenant, roles: roles)
+        #expect(await call(longer) == 0)
+        verifier.replaceKeys([:])  // the key is withdrawn
+        #expect(await call(longer) == 16)
+    }
 }
