@@ -1,0 +1,207 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+import WattlineClient
+import WattlineCrypto
+import WattlineIMS
+import WattlineProtos
+import WattlineStore
+import WattlineWire
+
+/// An isolated database for one test, created from a migrated template in the project's
+/// embedded cluster, dropped by `drop()`. The approach of Tests/WattlineStoreTests/TestDatabase,
+/// with a template of its own so that test runs of other targets never rebuild it under us.
+struct TestDatabase {
+    static let projectRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let cluster = EmbeddedPostgres(directory: projectRoot + "/.wattline/pg")
+    private static let template = "wattline_ims_test_template"
+
+    let name: String
+    var adminConninfo: String { Self.cluster.conninfo(database: name) }
+    var appConninfo: String { Self.cluster.conninfo(database: name, user: "wattline_app") }
+    var imsConninfo: String { Self.cluster.conninfo(database: name, user: "wattline_ims") }
+
+    static func create() throws -> TestDatabase {
+        try prepareTemplate()
+        let name = "wl_imstest_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let admin = try PGConnection(conninfo: cluster.conninfo(database: "postgres"))
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try admin.execute("CREATE DATABASE \(name) TEMPLATE \(template)")
+                break
+            } catch {
+                if attempt >= 50 || error.sqlState != "55006" { throw error }
+            }
+            usleep(100_000)
+        }
+        return TestDatabase(name: name)
+    }
+
+    func drop() {
+        guard let admin = try? PGConnection(conninfo: Self.cluster.conninfo(database: "postgres")) else { return }
+        _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    private static func prepareTemplate() throws {
+        try TemplateOnce.shared.run {
+            try cluster.start()
+            let migrations = try Migrator.bundled()
+            let fingerprint = migrations.map { "\($0.name):\($0.sql.hashValueStable)" }.joined(separator: ",")
+            let admin = try PGConnection(conninfo: cluster.conninfo(database: "postgres"))
+            try admin.query("SELECT pg_advisory_lock(4243)")
+            defer { _ = try? admin.query("SELECT pg_advisory_unlock(4243)") }
+            let current = try admin.query(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", [.text(template)])
+            if current.count == 1, try current[0].optionalString(0) == fingerprint { return }
+            try admin.execute("DROP DATABASE IF EXISTS \(template) WITH (FORCE)")
+            try admin.execute("CREATE DATABASE \(template)")
+            try Migrator.migrate(conninfo: cluster.conninfo(database: template), migrations: migrations)
+            try admin.execute("COMMENT ON DATABASE \(template) IS '\(fingerprint.replacingOccurrences(of: "'", with: "''"))'")
+        }
+    }
+}
+
+final class TemplateOnce: @unchecked Sendable {
+    static let shared = TemplateOnce()
+    private let lock = NSLock()
+    private var done = false
+
+    func run(_ body: () throws -> Void) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !done else { return }
+        try body()
+        done = true
+    }
+}
+
+extension String {
+    var hashValueStable: UInt64 {
+        utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+}
+
+/// Cheap argon2id for tests (the production defaults cost ~80 ms per hash).
+let testHasher = try! PasswordHasher(parameters: .init(memoryKiB: 1_024, iterations: 1, parallelism: 1))
+
+/// A real IMS over a real connection: a fresh database, the service as `wattline_ims`, a
+/// Router with it behind `ServerConnectionHandler` on a loopback port, and an SDK client.
+struct IMSFixture {
+    let database: TestDatabase
+    let store: Store
+    let keyring: IMSKeyring
+    let service: ImsService
+    let admin: ImsAdmin
+    let verifier: AccessTokenVerifier
+    let server: Channel
+    let client: WattlineClient
+    var ims: ImsV1.ImsService.Client { ImsV1.ImsService.Client(client) }
+
+    static let password = "correct horse battery staple"
+
+    static func with(
+        _ configure: (inout ImsConfiguration) -> Void = { _ in }, _ body: (IMSFixture) async throws -> Void
+    ) async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        var configuration = ImsConfiguration()
+        configuration.throttle.delay = .zero
+        configuration.throttle.sourceLockoutThreshold = 1_000
+        configure(&configuration)
+        let signing = try Ed25519SigningKey.generate()
+        let issuer = try AccessTokenIssuer(signingKey: signing, issuer: "https://ims.test", audience: "wattline")
+        let verifier = try AccessTokenVerifier(
+            keys: [signing.keyID: signing.publicKey], issuer: "https://ims.test", audience: "wattline")
+        let master = try MasterKey(SecretKey.random())
+        let service = try await ImsService.open(
+            imsConninfo: database.imsConninfo, master: master, issuer: issuer, verifier: verifier,
+            hasher: testHasher, configuration: configuration)
+        let store = try await Store.open(.init(conninfo: database.imsConninfo, poolSize: 1))
+        let keyring = IMSKeyring(master: master)
+        // The service keeps its own keyring over the same master key: same keys, same indexes.
+        let admin = ImsAdmin(store: store, keyring: keyring, hasher: testHasher)
+        var router = Router()
+        service.register(in: &router)
+        let frozen = router
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozen))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = WattlineClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        let fixture = IMSFixture(database: database, store: store, keyring: keyring, service: service, admin: admin,
+                                 verifier: verifier, server: server, client: client)
+        do {
+            try await body(fixture)
+        } catch {
+            await fixture.close()
+            throw error
+        }
+        await fixture.close()
+    }
+
+    func close() async {
+        await client.close()
+        try? await server.close()
+        service.shutdown()
+        store.shutdown()
+    }
+
+    func login(_ email: String, _ password: String = password, device: String = "test device") async throws -> ImsV1.LoginResponse {
+        try await ims.login(.with {
+            $0.email = email
+            $0.password = password
+            $0.client = .with { $0.appName = "Wattline tests"; $0.deviceName = device }
+        })
+    }
+
+    /// The status of a sign-in that must fail (nil if it succeeded).
+    func loginFailure(_ email: String, _ password: String) async -> (code: UInt32, message: String)? {
+        do {
+            _ = try await login(email, password)
+            return nil
+        } catch let error as RPCError {
+            return (error.code, error.message)
+        } catch {
+            return (999, "\(error)")
+        }
+    }
+
+    func refresh(_ token: String) async throws -> ImsV1.RefreshResponse {
+        try await ims.refresh(.with { $0.refreshToken = token })
+    }
+
+    func bearer(_ token: String) -> CallOptions { CallOptions(authorization: token) }
+
+    /// The status code and message of a call that must fail.
+    func failure<T>(_ call: () async throws -> T) async -> (code: UInt32, message: String)? {
+        do {
+            _ = try await call()
+            return nil
+        } catch let error as RPCError {
+            return (error.code, error.message)
+        } catch {
+            return (999, "\(error)")
+        }
+    }
+
+    /// An admin connection for looking at raw rows.
+    func adminConnection() throws -> PGConnection { try PGConnection(conninfo: database.adminConninfo) }
+}
+
+extension UUID {
+    var testBytes: [UInt8] { withUnsafeBytes(of: uuid) { Array($0) } }
+
+    init?(testBytes bytes: [UInt8]) {
+        guard bytes.count == 16 else { return nil }
+        self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                         bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}
