@@ -140,6 +140,49 @@ import WattlineStore
         }
     }
 
+    @Test func unknownAddressesCostWhatWrongPasswordsCost() async throws {
+        // ~10 ms of argon2id per attempt, so that the hash dominates as it does in production.
+        let hasher = try PasswordHasher(parameters: .init(memoryKiB: 8_192, iterations: 2, parallelism: 1))
+        try await IMSFixture.with(hasher: hasher, { $0.throttle.lockoutThreshold = 1_000 }) { f in
+            try await f.admin.createIdentity(email: "timed@example.com", password: IMSFixture.password)
+            var wrong: [Duration] = [], unknown: [Duration] = []
+            let clock = ContinuousClock()
+            for round in 0..<9 {
+                let start1 = clock.now
+                let a = await f.loginFailure("timed@example.com", "not the password \(round)")
+                wrong.append(clock.now - start1)
+                let start2 = clock.now
+                let b = await f.loginFailure("nobody\(round)@example.com", "not the password \(round)")
+                unknown.append(clock.now - start2)
+                #expect(a?.code == 16 && b?.code == 16 && a?.message == b?.message)
+            }
+            let medianWrong = wrong.sorted()[4], medianUnknown = unknown.sorted()[4]
+            let ratio = Double(medianUnknown.milliseconds) / Double(max(1, medianWrong.milliseconds))
+            #expect(ratio > 0.5 && ratio < 2.0, "median unknown \(medianUnknown), wrong \(medianWrong)")
+        }
+    }
+
+    @Test func aFullHashingQueueIsResourceExhausted() async throws {
+        let slow = try PasswordHasher(parameters: .init(memoryKiB: 32_768, iterations: 3, parallelism: 1))
+        try await IMSFixture.with(hasher: slow, {
+            $0.maxConcurrentHashes = 1
+            $0.maxWaitingHashes = 0
+            $0.throttle.lockoutThreshold = 1_000
+        }) { f in
+            let codes = await withTaskGroup(of: UInt32?.self) { group in
+                for index in 0..<6 {
+                    group.addTask { await f.loginFailure("nobody\(index)@example.com", "whatever password").map(\.code) }
+                }
+                var codes: [UInt32?] = []
+                for await code in group { codes.append(code) }
+                return codes
+            }
+            #expect(codes.contains(8))
+            #expect(codes.contains(16))
+            #expect(codes.allSatisfy { $0 == 8 || $0 == 16 })
+        }
+    }
+
     @Test func theServiceRefusesTheAppRole() async throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
@@ -150,6 +193,10 @@ import WattlineStore
         defer { ims.shutdown() }
         try await ImsService.checkRole(ims)
     }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
 }
 
 func base64URLDecode(_ text: String) -> [UInt8] {

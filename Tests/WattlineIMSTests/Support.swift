@@ -104,6 +104,7 @@ struct IMSFixture {
     static let password = "correct horse battery staple"
 
     static func with(
+        hasher: PasswordHasher = testHasher,
         _ configure: (inout ImsConfiguration) -> Void = { _ in }, _ body: (IMSFixture) async throws -> Void
     ) async throws {
         let database = try TestDatabase.create()
@@ -119,11 +120,11 @@ struct IMSFixture {
         let master = try MasterKey(SecretKey.random())
         let service = try await ImsService.open(
             imsConninfo: database.imsConninfo, master: master, issuer: issuer, verifier: verifier,
-            hasher: testHasher, configuration: configuration)
+            hasher: hasher, configuration: configuration)
         let store = try await Store.open(.init(conninfo: database.imsConninfo, poolSize: 1))
         let keyring = IMSKeyring(master: master)
         // The service keeps its own keyring over the same master key: same keys, same indexes.
-        let admin = ImsAdmin(store: store, keyring: keyring, hasher: testHasher)
+        let admin = ImsAdmin(store: store, keyring: keyring, hasher: hasher)
         var router = Router()
         service.register(in: &router)
         let frozen = router
@@ -155,7 +156,7 @@ struct IMSFixture {
     }
 
     func login(_ email: String, _ password: String = password, device: String = "test device") async throws -> ImsV1.LoginResponse {
-        try await ims.login(.with {
+        return try await ims.login(.with {
             $0.email = email
             $0.password = password
             $0.client = .with { $0.appName = "Wattline tests"; $0.deviceName = device }
