@@ -145,6 +145,33 @@ import WattlineWire
         }
     }
 
+    @Test func behindTheAccessInterceptorEndedSessionsAreRefusedAtOnce() async throws {
+        try await IMSFixture.with(interceptor: true) { f in
+            try await f.admin.createIdentity(email: "ai@example.com", password: IMSFixture.password, platformOperator: true)
+            let phone = try await f.login("ai@example.com", device: "phone")  // public method, no token
+            let laptop = try await f.login("ai@example.com", device: "laptop")
+            let me = try await f.ims.whoAmI(.init(), options: f.bearer(phone.accessToken))
+            #expect(me.sessionID == phone.sessionID && me.platformOperator)
+            #expect(me.accessTokenExpiresAtMs == phone.accessTokenExpiresAtMs)
+            do { let status = await f.failure { try await f.ims.listSessions(.init()) }; #expect(status?.code == 16) }
+            // Revoked from another device: the phone's access token stops working on the next call.
+            _ = try await f.ims.revokeSession(.with { $0.sessionID = phone.sessionID }, options: f.bearer(laptop.accessToken))
+            do {
+                let status = await f.failure { try await f.ims.whoAmI(.init(), options: f.bearer(phone.accessToken)) }
+                #expect(status?.code == 16)
+            }
+            _ = try await f.ims.logout(.init(), options: f.bearer(laptop.accessToken))
+            do {
+                let status = await f.failure { try await f.ims.listSessions(.init(), options: f.bearer(laptop.accessToken)) }
+                #expect(status?.code == 16)
+            }
+            // Signing in again with a stale token in the header still works (public method).
+            let again = try await f.ims.login(.with { $0.email = "ai@example.com"; $0.password = IMSFixture.password },
+                                              options: f.bearer(laptop.accessToken))
+            #expect(again.sessionID != laptop.sessionID)
+        }
+    }
+
     @Test func aPrincipalSetByTheInterceptorIsUsed() async throws {
         try await IMSFixture.with { f in
             try await f.admin.createIdentity(email: "p@example.com", password: IMSFixture.password)

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
+import WattlineAccess
 import WattlineClient
 import WattlineCrypto
 import WattlineIMS
@@ -104,7 +105,7 @@ struct IMSFixture {
     static let password = "correct horse battery staple"
 
     static func with(
-        hasher: PasswordHasher = testHasher,
+        hasher: PasswordHasher = testHasher, interceptor: Bool = false,
         _ configure: (inout ImsConfiguration) -> Void = { _ in }, _ body: (IMSFixture) async throws -> Void
     ) async throws {
         let database = try TestDatabase.create()
@@ -126,6 +127,9 @@ struct IMSFixture {
         // The service keeps its own keyring over the same master key: same keys, same indexes.
         let admin = ImsAdmin(store: store, keyring: keyring, hasher: hasher)
         var router = Router()
+        if interceptor {
+            router.intercept(AccessInterceptor(verifier: verifier, directory: IMSDirectory(service: service)))
+        }
         service.register(in: &router)
         let frozen = router
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -205,4 +209,11 @@ extension UUID {
         self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
                          bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
+}
+
+/// The access interceptor's view of the IMS: sessions only (no loggers in these tests).
+struct IMSDirectory: CredentialDirectory {
+    let service: ImsService
+    func logger(certificateSHA256: String) async throws -> LoggerIdentity? { nil }
+    func isSessionRevoked(_ sessionID: String) async throws -> Bool { try await service.isSessionRevoked(sessionID) }
 }
