@@ -340,9 +340,11 @@ public final class ImsService: Sendable {
         }
     }
 
-    /// Trimmed and lower-cased, as the contract compares addresses.
+    /// Trimmed and lower-cased, as the contract compares addresses, and in Unicode NFC so that an
+    /// internationalised address typed precomposed or decomposed is one address. Fixed from the
+    /// first stored blind index: changing it later orphans every identity it changes.
     public static func normalizeEmail(_ email: String) -> String {
-        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        email.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
     }
 
     static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) }

@@ -182,7 +182,9 @@ import WattlineWire
             let person = try await f.service.authenticatedPerson(context)
             #expect(person.identityID == claims.subject)
             context.principal = Principal.integration(credentialID: UUID().uuidString, grants: Grants())
-            await #expect(throws: CallFailure.self) { try await f.service.authenticatedPerson(context) }
+            var refused: CallFailure?
+            do { _ = try await f.service.authenticatedPerson(context) } catch let failure as CallFailure { refused = failure }
+            #expect(refused?.code == 7)
         }
     }
 }

@@ -57,6 +57,16 @@ import WattlineStore
             try await f.admin.createIdentity(email: "nfc@example.com", password: precomposed)
             _ = try await f.login("nfc@example.com", decomposed)
             _ = try await f.login("nfc@example.com", precomposed)
+            // Addresses too: "josé" precomposed and decomposed, any case, are one address.
+            try await f.admin.createIdentity(email: "jos\u{E9}@example.com", password: IMSFixture.password)
+            _ = try await f.login("JOSE\u{301}@Example.com")
+            var duplicate: ImsAdmin.Failure?
+            do {
+                try await f.admin.createIdentity(email: "jose\u{301}@example.com", password: IMSFixture.password)
+            } catch let failure as ImsAdmin.Failure {
+                duplicate = failure
+            }
+            #expect(duplicate == .alreadyExists)
         }
     }
 

@@ -186,6 +186,11 @@ struct IMSFixture {
     func bearer(_ token: String) -> CallOptions { CallOptions(authorization: token) }
 
     /// The status code and message of a call that must fail.
+    ///
+    /// Bind the result to a constant before `#expect`ing on it: with Swift 6.3.1, a closure
+    /// literal written inside `#expect(...)` within an enclosing closure (such as `with`'s body)
+    /// made a *later* closure literal of the same shape run the earlier one's body (seen: a
+    /// `failure { login("ghost@…") }` sent the `login("lock@…", "wrong…")` of an `#expect` above).
     func failure<T>(_ call: () async throws -> T) async -> (code: UInt32, message: String)? {
         do {
             _ = try await call()
