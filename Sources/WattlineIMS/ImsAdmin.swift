@@ -77,4 +77,20 @@ public struct ImsAdmin: Sendable {
         }
         return identityID
     }
+
+    /// Deletes sessions that ended (revoked or expired) before `cutoff` (ms since the epoch),
+    /// with their retired refresh-token hashes, and throttle rows idle since then; returns the
+    /// number of sessions deleted. For a periodic job (not scheduled yet): keep `cutoff` at
+    /// least an access token's lifetime in the past so that `isSessionRevoked` keeps answering
+    /// "ended" for their tokens from the database (an unknown session also counts as ended).
+    @discardableResult
+    public func purgeEndedSessions(endedBefore cutoff: Int64) async throws -> Int {
+        try await store.pool.run { connection in
+            try connection.query(
+                "DELETE FROM ims.login_throttle WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $1)",
+                [.timestampMs(cutoff)])
+            return try connection.query(
+                "DELETE FROM ims.sessions WHERE revoked_at < $1 OR expires_at < $1", [.timestampMs(cutoff)]).affectedRows
+        }
+    }
 }

@@ -172,6 +172,23 @@ import WattlineWire
         }
     }
 
+    @Test func endedSessionsArePurged() async throws {
+        try await IMSFixture.with { f in
+            try await f.admin.createIdentity(email: "purge@example.com", password: IMSFixture.password)
+            let ended = try await f.login("purge@example.com")
+            let open = try await f.login("purge@example.com")
+            _ = try await f.refresh(ended.refreshToken)
+            _ = try await f.ims.logout(.init(), options: f.bearer(ended.accessToken))
+            let future = Int64(Date().timeIntervalSince1970 * 1_000) + 1_000
+            #expect(try await f.admin.purgeEndedSessions(endedBefore: future) == 1)
+            let raw = try f.adminConnection()
+            #expect(try raw.query("SELECT count(*) FROM ims.sessions")[0].int64(0) == 1)
+            #expect(try raw.query("SELECT count(*) FROM ims.retired_refresh_tokens")[0].int64(0) == 0)
+            _ = try await f.refresh(open.refreshToken)
+            #expect(try await f.service.isSessionRevoked(UUID(testBytes: ended.sessionID)!.uuidString))
+        }
+    }
+
     @Test func aPrincipalSetByTheInterceptorIsUsed() async throws {
         try await IMSFixture.with { f in
             try await f.admin.createIdentity(email: "p@example.com", password: IMSFixture.password)
