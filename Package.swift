@@ -111,6 +111,7 @@ let package = Package(
             name: "WattlineServer",
             dependencies: [
                 "WattlineProtos", "WattlineStore", "WattlineWire", "WattlineTLS", "WattlineObservability",
+                "WattlineAccess", "WattlineIMS", "WattlineCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -118,7 +119,7 @@ let package = Package(
             ]),
         .executableTarget(
             name: "WattlineCLI",
-            dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS"]),
+            dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS", "WattlineIMS"]),
 
         .testTarget(
             name: "WattlineProtosTests",

@@ -8,6 +8,9 @@
 //                                                re-wraps every data key under a new master key
 //   wattline health [--host H] [--port P] [--ca PEM] [--service NAME]
 //                                                calls HealthService.Check over TLS
+//   wattline ims create-operator --email E       the first platform operator (password: WATTLINE_PASSWORD or stdin)
+//   wattline login --email E [--host H] [--port P] [--ca PEM]
+//                                                signs in through the SDK and prints who we are
 import Foundation
 import WattlineCrypto
 import WattlineProtos
@@ -23,6 +26,9 @@ func usage() -> Never {
                wattline migrate [--database-url URL]
                wattline keys rotate-master --from OLD_KEY_FILE --to NEW_KEY_FILE [--database-url URL]
                wattline health [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem] [--service NAME]
+               wattline ims create-operator --email E [--display-name NAME]
+               wattline login --email E [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem]
+        Passwords come from WATTLINE_PASSWORD or the first line of standard input.
         Without --database-url, commands use the embedded development cluster under ./.wattline
         (WATTLINE_ADMIN_DATABASE_URL overrides it).
         """)
@@ -46,6 +52,19 @@ func adminConninfo() throws -> String {
     try dev.cluster.start()
     try dev.createDatabase()
     return dev.adminConninfo
+}
+
+/// A TLS client for --host/--port, trusting --ca (the development CA by default).
+func connect() throws -> WattlineClient {
+    let host = option("--host", in: arguments) ?? "127.0.0.1"
+    let port = Int(option("--port", in: arguments) ?? "7443") ?? 7443
+    let ca = option("--ca", in: arguments) ?? ".wattline/tls/ca.pem"
+    let context = try TLSContext(
+        configuration: TLSConfiguration(trustedCAPath: ca, serverName: host == "127.0.0.1" ? "localhost" : host),
+        role: .client)
+    return WattlineClient(host: host, port: port) { channel in
+        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context))
+    }
 }
 
 do {
@@ -76,19 +95,19 @@ do {
         let count = try TenantKeyring.rotateMaster(adminConninfo: try adminConninfo(), from: old, to: new)
         print("re-wrapped \(count) data keys from master key \(old.id) to \(new.id); point the servers at the new key file")
     case ("health", _):
-        let host = option("--host", in: arguments) ?? "127.0.0.1"
-        let port = Int(option("--port", in: arguments) ?? "7443") ?? 7443
-        let ca = option("--ca", in: arguments) ?? ".wattline/tls/ca.pem"
-        let context = try TLSContext(
-            configuration: TLSConfiguration(trustedCAPath: ca, serverName: host == "127.0.0.1" ? "localhost" : host),
-            role: .client)
-        let client = try await WattlineClient.connect(host: host, port: port) { channel in
-            try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context))
-        }
+        let client = try connect()
         let response = try await client.unary(
             HealthV1.HealthService.Check.self, .with { $0.service = option("--service", in: arguments) ?? "" },
             timeout: .seconds(5))
-        print("\(host):\(port): \(response.status)")
+        print("\(client.host):\(client.port): \(response.status)")
+        await client.close()
+    case ("ims", "create-operator"):
+        guard let email = option("--email", in: arguments) else { usage() }
+        try await IdentityCommands.createOperator(email: email, displayName: option("--display-name", in: arguments), dev: dev)
+    case ("login", _):
+        guard let email = option("--email", in: arguments) else { usage() }
+        let client = try connect()
+        try await IdentityCommands.login(email: email, client: client)
         await client.close()
     default:
         usage()

@@ -44,6 +44,11 @@ struct ServerConfiguration {
     var drainSeconds = 10
     /// Host the transport's diagnostic echo service (WATTLINE_ECHO; on by default in development).
     var echo: Bool?
+    /// The identity service's database role (WATTLINE_IMS_DATABASE_URL; the dev cluster's in --dev).
+    var imsDatabaseURL: String?
+    /// The Ed25519 seed that signs access tokens (WATTLINE_TOKEN_KEY_FILE; dev: .wattline/keys).
+    /// Every node of a deployment uses the same file, so any node verifies any token.
+    var tokenKeyFile: String?
 
     static let usage = """
         usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
@@ -52,13 +57,15 @@ struct ServerConfiguration {
                                [--log-level LEVEL] [--metrics-host H] [--metrics-port P]
                                [--max-connections N] [--max-streams N] [--keepalive-ms MS]
                                [--idle-timeout-ms MS] [--drain-seconds S] [--echo | --no-echo]
+                               [--ims-database-url URL] [--token-key-file PATH]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
                      WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
                      WATTLINE_TLS_CERT, WATTLINE_TLS_KEY, WATTLINE_TLS_CLIENT_CA,
                      WATTLINE_LOG_LEVEL, WATTLINE_METRICS_HOST, WATTLINE_METRICS_PORT,
                      WATTLINE_MAX_CONNECTIONS (16384), WATTLINE_MAX_STREAMS (100),
                      WATTLINE_KEEPALIVE_MS (60000), WATTLINE_IDLE_TIMEOUT_MS (300000),
-                     WATTLINE_DRAIN_SECONDS (10), WATTLINE_ECHO (true in --dev)
+                     WATTLINE_DRAIN_SECONDS (10), WATTLINE_ECHO (true in --dev),
+                     WATTLINE_IMS_DATABASE_URL, WATTLINE_TOKEN_KEY_FILE
         logging:     logfmt lines on stderr; LEVEL is trace, debug, info (default), notice, warning,
                      error or critical
         metrics:     Prometheus text format at http://H:P/metrics, default 127.0.0.1:9464;
@@ -84,6 +91,8 @@ struct ServerConfiguration {
         if let value = environment["WATTLINE_IDLE_TIMEOUT_MS"] { idleTimeoutMs = try Self.timer(value, minimum: 1_000, from: "WATTLINE_IDLE_TIMEOUT_MS") }
         if let value = environment["WATTLINE_DRAIN_SECONDS"] { drainSeconds = try Self.number(value, 0...3_600, from: "WATTLINE_DRAIN_SECONDS") }
         if let value = environment["WATTLINE_ECHO"] { echo = !["0", "false", "no"].contains(value.lowercased()) }
+        imsDatabaseURL = environment["WATTLINE_IMS_DATABASE_URL"]
+        tokenKeyFile = environment["WATTLINE_TOKEN_KEY_FILE"]
         var remaining = arguments[...]
         func value(for flag: String) throws -> String {
             guard let value = remaining.popFirst() else { throw ConfigurationError("\(flag) needs a value") }
@@ -114,6 +123,8 @@ struct ServerConfiguration {
             case "--idle-timeout-ms": idleTimeoutMs = try Self.timer(try value(for: argument), minimum: 1_000, from: argument)
             case "--drain-seconds": drainSeconds = try Self.number(try value(for: argument), 0...3_600, from: argument)
             case "--echo": echo = true
+            case "--ims-database-url": imsDatabaseURL = try value(for: argument)
+            case "--token-key-file": tokenKeyFile = try value(for: argument)
             case "--no-echo": echo = false
             case "--help", "-h": throw ConfigurationError(Self.usage)
             default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import WattlineCrypto
+import WattlineIMS
 import WattlineObservability
 import WattlineProtos
 import WattlineStore
@@ -29,6 +30,7 @@ let configuration: ServerConfiguration
 nonisolated(unsafe) var serverChannel: Channel?
 nonisolated(unsafe) var metricsEndpoint: MetricsEndpoint?
 nonisolated(unsafe) var reloadSignal: DispatchSourceSignal?
+nonisolated(unsafe) var identityService: ImsService?
 let connections = ConnectionRegistry()
 do {
     configuration = try ServerConfiguration(
@@ -54,6 +56,10 @@ do {
     var appURL = configuration.databaseURL
     var adminURL = configuration.adminDatabaseURL
     var keyFile = configuration.masterKeyFile
+    var imsURL = configuration.imsDatabaseURL
+    let keysDirectory = FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/keys"
+    let tokenKeyFile = configuration.tokenKeyFile ?? (configuration.dev ? keysDirectory + "/token-signing.key" : nil)
+    if configuration.dev, let tokenKeyFile { _ = try MasterKeyFile.createIfMissing(path: tokenKeyFile) }
     if configuration.dev, configuration.databaseURL != nil {
         logger.notice("development mode with WATTLINE_DATABASE_URL set: no embedded database is started")
         keyFile = keyFile ?? FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/keys/master.key"
@@ -65,6 +71,7 @@ do {
         try dev.cluster.start()
         appURL = appURL ?? dev.appConninfo
         adminURL = adminURL ?? dev.adminConninfo
+        imsURL = imsURL ?? dev.imsConninfo
         try dev.createDatabase()
         keyFile = keyFile ?? root + "/" + configuration.stateDirectory + "/keys/master.key"
         if environmentKey == nil, let keyFile {
@@ -109,6 +116,11 @@ do {
     reloadSignal?.resume()
 
     var router = Router()
+    guard let imsURL, let tokenKeyFile else {
+        throw ConfigurationError("set WATTLINE_IMS_DATABASE_URL and WATTLINE_TOKEN_KEY_FILE: every call is authenticated")
+    }
+    identityService = try await Identity.start(
+        imsConninfo: imsURL, master: master, tokenKeyFile: tokenKeyFile, router: &router, logger: logger)
     HealthService.register(in: &router, store: store)
     if configuration.echo ?? configuration.dev { EchoService.register(in: &router) }
     let frozenRouter = router
@@ -158,5 +170,6 @@ logger.notice("signal \(received), stopping: no new connections; draining \(conn
 try? await serverChannel?.close().get()
 await connections.drain(timeout: .seconds(configuration.drainSeconds))
 await metricsEndpoint?.stop()
+identityService?.shutdown()
 logger.notice("stopped")
 withExtendedLifetime(signalSources) {}
