@@ -155,12 +155,14 @@ let package = Package(
             name: "WattlineAccessTests",
             dependencies: ["WattlineAccess", "WattlineProtos", "WattlineWire", "WattlineCrypto", "WattlineClient"]),
         .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
-        .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto"]),
+        // A real, migrated PostgreSQL database per test, for the targets that need one.
+        .target(name: "WattlineTestSupport", dependencies: ["WattlineStore"], path: "Tests/Support"),
+        .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto", "WattlineTestSupport"]),
         .testTarget(
             name: "WattlineIMSTests",
             dependencies: [
                 "WattlineIMS", "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess",
-                "WattlineClient",
+                "WattlineClient", "WattlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),

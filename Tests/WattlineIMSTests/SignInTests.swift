@@ -5,6 +5,7 @@ import WattlineCrypto
 import WattlineIMS
 import WattlineProtos
 import WattlineStore
+import WattlineTestSupport
 
 @Suite struct SignInTests {
     @Test func loginIssuesTokensThatVerify() async throws {

@@ -8,81 +8,13 @@ import WattlineCrypto
 import WattlineIMS
 import WattlineProtos
 import WattlineStore
+import WattlineTestSupport
 import WattlineWire
 
-/// An isolated database for one test, created from a migrated template in the project's
-/// embedded cluster, dropped by `drop()`. The approach of Tests/WattlineStoreTests/TestDatabase,
-/// with a template of its own so that test runs of other targets never rebuild it under us.
-struct TestDatabase {
-    static let projectRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let cluster = EmbeddedPostgres(directory: projectRoot + "/.wattline/pg")
-    private static let template = "wattline_ims_test_template"
-
-    let name: String
-    var adminConninfo: String { Self.cluster.conninfo(database: name) }
-    var appConninfo: String { Self.cluster.conninfo(database: name, user: "wattline_app") }
-    var imsConninfo: String { Self.cluster.conninfo(database: name, user: "wattline_ims") }
-
+/// This target's databases come from a template of its own (see WattlineTestSupport).
+extension TestDatabase {
     static func create() throws -> TestDatabase {
-        try prepareTemplate()
-        let name = "wl_imstest_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        let admin = try PGConnection(conninfo: cluster.conninfo(database: "postgres"))
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                try admin.execute("CREATE DATABASE \(name) TEMPLATE \(template)")
-                break
-            } catch {
-                if attempt >= 50 || error.sqlState != "55006" { throw error }
-            }
-            usleep(100_000)
-        }
-        return TestDatabase(name: name)
-    }
-
-    func drop() {
-        guard let admin = try? PGConnection(conninfo: Self.cluster.conninfo(database: "postgres")) else { return }
-        _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-    }
-
-    private static func prepareTemplate() throws {
-        try TemplateOnce.shared.run {
-            try cluster.start()
-            let migrations = try Migrator.bundled()
-            let fingerprint = migrations.map { "\($0.name):\($0.sql.hashValueStable)" }.joined(separator: ",")
-            let admin = try PGConnection(conninfo: cluster.conninfo(database: "postgres"))
-            try admin.query("SELECT pg_advisory_lock(4243)")
-            defer { _ = try? admin.query("SELECT pg_advisory_unlock(4243)") }
-            let current = try admin.query(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", [.text(template)])
-            if current.count == 1, try current[0].optionalString(0) == fingerprint { return }
-            try admin.execute("DROP DATABASE IF EXISTS \(template) WITH (FORCE)")
-            try admin.execute("CREATE DATABASE \(template)")
-            try Migrator.migrate(conninfo: cluster.conninfo(database: template), migrations: migrations)
-            try admin.execute("COMMENT ON DATABASE \(template) IS '\(fingerprint.replacingOccurrences(of: "'", with: "''"))'")
-        }
-    }
-}
-
-final class TemplateOnce: @unchecked Sendable {
-    static let shared = TemplateOnce()
-    private let lock = NSLock()
-    private var done = false
-
-    func run(_ body: () throws -> Void) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !done else { return }
-        try body()
-        done = true
-    }
-}
-
-extension String {
-    var hashValueStable: UInt64 {
-        utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        try create(template: "wattline_ims_test_template", prefix: "wl_imstest_")
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WattlineCrypto
 import WattlineStore
+import WattlineTestSupport
 
 /// Envelope encryption at rest, checked against the raw database.
 @Suite("Encryption at rest")

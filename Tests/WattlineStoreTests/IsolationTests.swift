@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WattlineStore
+import WattlineTestSupport
 
 /// Tenant isolation is enforced by PostgreSQL itself (FORCE ROW LEVEL SECURITY), not by careful SQL.
 @Suite("Tenant isolation")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WattlineStore
+import WattlineTestSupport
 
 @Suite("Store")
 struct StoreTests {
