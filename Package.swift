@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "WattlineTLSTests",
             dependencies: [
-                "WattlineTLS", "COpenSSL",
+                "WattlineTLS", "COpenSSL", "WattlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -154,8 +154,8 @@ let package = Package(
         .testTarget(
             name: "WattlineAccessTests",
             dependencies: ["WattlineAccess", "WattlineProtos", "WattlineWire", "WattlineCrypto", "WattlineClient"]),
-        .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto"]),
-        // A real, migrated PostgreSQL database per test, for the targets that need one.
+        .testTarget(name: "WattlineCryptoTests", dependencies: ["WattlineCrypto", "WattlineTestSupport"]),
+        // What several test targets share: a real, migrated PostgreSQL database per test; commands run without Foundation.Process.
         .target(name: "WattlineTestSupport", dependencies: ["WattlineStore"], path: "Tests/Support"),
         .testTarget(name: "WattlineStoreTests", dependencies: ["WattlineStore", "WattlineCrypto", "WattlineTestSupport"]),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WattlineTestSupport
 import WattlineCrypto
 
 /// The device CA against the openssl CLI: CSRs made by openssl are issued, and openssl verifies

@@ -4,6 +4,7 @@ import NIOCore
 import NIOEmbedded
 import Synchronization
 import Testing
+import WattlineTestSupport
 @testable import WattlineTLS
 
 /// Logger certificates with the device CA's profile (WattlineCrypto.LoggerCertificateProfile), made

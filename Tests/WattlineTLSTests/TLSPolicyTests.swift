@@ -1,4 +1,5 @@
 import Testing
+import WattlineTestSupport
 @testable import WattlineTLS
 
 /// The policy as seen by an independent client: `openssl s_client` against a NIOPosix server using TLSHandler.
