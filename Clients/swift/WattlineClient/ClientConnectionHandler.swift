@@ -91,8 +91,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Opens `call` now or when a stream is free; `timeout` is enforced here (§4.2).
     func start(_ call: ClientStreamCall, timeout: TimeAmount?) {
+        // A call that never left this side was not processed, whatever ended the connection.
         guard let context else { return call.fail(.unavailable("not connected", wasProcessed: false)) }
-        if let ended { return call.fail(ended) }
+        if let ended { return call.fail(.unavailable(ended.message, wasProcessed: false)) }
         guard !goneAway else { return call.fail(.unavailable("the server is going away; reconnect", wasProcessed: false)) }
         if let timeout {
             deadlines[ObjectIdentifier(call)] = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
@@ -292,7 +293,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             goneAway = true
             goingAway.withLockedValue { $0 = true }
             if goAway.reason != .noError {
-                ended = .unavailable("the server ended the connection: \(goAway.message)", wasProcessed: goAway.lastStreamID == 0)
+                // What this ends later are the calls at or below last_stream_id: maybe processed.
+                ended = .unavailable("the server ended the connection: \(goAway.message)")
             }
             for (id, stream) in streams where id > goAway.lastStreamID {
                 streams[id] = nil
