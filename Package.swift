@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "WattlineClient",
             dependencies: [
-                "WattlineWire", "WattlineProtos",
+                "WattlineWire", "WattlineProtos", "WattlineTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -56,15 +56,9 @@ func adminConninfo() throws -> String {
 
 /// A TLS client for --host/--port, trusting --ca (the development CA by default).
 func connect() throws -> WattlineClient {
-    let host = option("--host", in: arguments) ?? "127.0.0.1"
-    let port = Int(option("--port", in: arguments) ?? "7443") ?? 7443
-    let ca = option("--ca", in: arguments) ?? ".wattline/tls/ca.pem"
-    let context = try TLSContext(
-        configuration: TLSConfiguration(trustedCAPath: ca, serverName: host == "127.0.0.1" ? "localhost" : host),
-        role: .client)
-    return WattlineClient(host: host, port: port) { channel in
-        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context))
-    }
+    try WattlineClient(
+        host: option("--host", in: arguments) ?? "127.0.0.1", port: Int(option("--port", in: arguments) ?? "7443") ?? 7443,
+        caPath: option("--ca", in: arguments) ?? ".wattline/tls/ca.pem")
 }
 
 do {

@@ -6,6 +6,7 @@ extension TLSHandshakeCompleted: PeerIdentityEvent {
     public var peerIdentity: PeerIdentity {
         PeerIdentity(
             certificateSubject: info.peerSubject, certificateSHA256: info.peerCertificateSHA256,
-            tlsVersion: info.protocolVersion)
+            tlsVersion: info.protocolVersion
+        ).resumed(info.resumed)
     }
 }

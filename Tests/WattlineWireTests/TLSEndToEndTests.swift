@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -10,6 +11,7 @@ import WattlineWire
 extension TLSHandshakeCompleted: PeerIdentityEvent {
     public var peerIdentity: PeerIdentity {
         PeerIdentity(certificateSubject: info.peerSubject, certificateSHA256: info.peerCertificateSHA256, tlsVersion: info.protocolVersion)
+            .resumed(info.resumed)
     }
 }
 
@@ -34,7 +36,10 @@ struct TLSEndToEndTests {
         return directory
     }()
 
-    static func server(requireClientCertificate: Bool = false, _ configure: (inout Router) -> Void = { _ in }) async throws -> Channel {
+    static func server(
+        requireClientCertificate: Bool = false, children: NIOLockedValueBox<[Channel]>? = nil,
+        _ configure: (inout Router) -> Void = { _ in }
+    ) async throws -> Channel {
         let tls = try TLSContext(configuration: TLSConfiguration(
             certificateChainPath: certificates + "/server.pem", privateKeyPath: certificates + "/server.key",
             trustedCAPath: certificates + "/ca.pem", requireClientCertificate: requireClientCertificate), role: .server)
@@ -44,7 +49,8 @@ struct TLSEndToEndTests {
         let frozen = router
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                children?.withLockedValue { $0.append(channel) }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls))
                     try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(router: frozen))
                 }
@@ -84,6 +90,33 @@ struct TLSEndToEndTests {
             for _ in 0..<1_000 { try await requests.write(.with { $0.payload = payload(2_000) }) }
         }
         #expect(collected.bytes == 2_000_000)
+    }
+
+    @Test("the SDK's TLS client verifies the server, presents a logger certificate, and resumes its session on reconnect")
+    func sdkTLSAndResumption() async throws {
+        let resumed = NIOLockedValueBox<[Bool]>([])
+        let children = NIOLockedValueBox<[Channel]>([])
+        let server = try await Self.server(children: children) { router in
+            router.unary(HealthV1.HealthService.Check.self) { _, context in
+                resumed.withLockedValue { $0.append(context.peer.tlsResumed) }
+                #expect(context.peer.certificateSubject?.contains("CN=dev-logger") == true)
+                return .with { $0.status = .serving }
+            }
+        }
+        defer { server.close(promise: nil) }
+        let client = try WattlineClient(
+            host: "127.0.0.1", port: server.localAddress!.port!, caPath: Self.certificates + "/ca.pem",
+            clientCertificatePath: Self.certificates + "/logger.pem", clientKeyPath: Self.certificates + "/logger.key",
+            backoff: Backoff(initial: .milliseconds(10)))
+        defer { Task { await client.close() } }
+        #expect(try await client.unary(HealthV1.HealthService.Check.self, .init()).status == .serving)
+        // The server goes away; the SDK reconnects for the next call and offers its ticket.
+        for connection in children.withLockedValue({ $0 }) {
+            connection.pipeline.fireUserInboundEventTriggered(DrainRequest())
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await client.unary(HealthV1.HealthService.Check.self, .init(), idempotent: true).status == .serving)
+        #expect(resumed.withLockedValue { $0 } == [false, true])
     }
 
     @Test("mutual TLS: a client without a certificate is refused when the server requires one")

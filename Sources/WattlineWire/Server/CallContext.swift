@@ -46,6 +46,8 @@ public struct PeerIdentity: Sendable, Hashable {
     public var certificateSHA256: String?
     /// "TLSv1.3" and the like; nil before the handshake or without TLS.
     public var tlsVersion: String?
+    /// Whether the TLS session was resumed from a ticket (no full handshake).
+    public var tlsResumed = false
     /// The remote socket address, for logs and throttling.
     public var remoteAddress: String?
 
@@ -54,6 +56,15 @@ public struct PeerIdentity: Sendable, Hashable {
         self.certificateSHA256 = certificateSHA256
         self.tlsVersion = tlsVersion
         self.remoteAddress = remoteAddress
+    }
+}
+
+extension PeerIdentity {
+    /// The same identity, marked as coming from a resumed TLS session or not.
+    public func resumed(_ resumed: Bool) -> PeerIdentity {
+        var copy = self
+        copy.tlsResumed = resumed
+        return copy
     }
 }
 
