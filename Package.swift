@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "WattlineWireTests",
             dependencies: [
-                "WattlineWire", "WattlineProtos", "WattlineClient", "WattlineTLS",
+                "WattlineWire", "WattlineProtos", "WattlineClient", "WattlineTLS", "WattlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -68,8 +68,3 @@ public struct LoginThrottlePolicy: Sendable {
     }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -195,7 +195,7 @@ public final class ImsService: Sendable {
 
     /// At most once per grace window, clears sealed successors whose window has passed.
     private func sweepSuccessorsNow(_ now: Int64) async {
-        let grace = configuration.refreshGraceWindow.milliseconds
+        let grace = configuration.refreshGraceWindow.wholeMilliseconds
         let last = lastSweep.load(ordering: .relaxed)
         guard now - last >= max(grace, 1_000),
               lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }

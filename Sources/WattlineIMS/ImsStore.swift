@@ -60,7 +60,7 @@ final class ImsStore: Sendable {
     /// Counts a failed sign-in against each subject; returns the account subject's failure count.
     func recordFailure(account: [UInt8], source: [UInt8]?, policy: LoginThrottlePolicy, now: Int64) async throws -> Int {
         try await transaction { connection in
-            let forgetBefore = now - policy.memory.milliseconds
+            let forgetBefore = now - policy.memory.wholeMilliseconds
             func count(_ subject: [UInt8], threshold: Int, base: Duration) throws -> Int {
                 let failures = Int(try connection.query("""
                     INSERT INTO ims.login_throttle AS t (subject, failures, locked_until, updated_at) VALUES ($1, 1, NULL, $2)
@@ -71,7 +71,7 @@ final class ImsStore: Sendable {
                 if let lock = policy.lock(afterFailures: failures, threshold: threshold, base: base) {
                     try connection.query(
                         "UPDATE ims.login_throttle SET locked_until = $2 WHERE subject = $1",
-                        [.bytea(subject), .timestampMs(now + lock.milliseconds)])
+                        [.bytea(subject), .timestampMs(now + lock.wholeMilliseconds)])
                 }
                 return failures
             }
@@ -97,7 +97,7 @@ final class ImsStore: Sendable {
         let keyring = keyring
         let token = try RefreshToken.generate()
         let sessionID = UUIDv7.generate(now: now)
-        let expiresAt = now + lifetime.milliseconds
+        let expiresAt = now + lifetime.wholeMilliseconds
         let clientBytes = client?.serializedBytes()
         return try await transaction { connection in
             try connection.query("DELETE FROM ims.login_throttle WHERE subject = $1", [.bytea(accountSubject)])
@@ -182,7 +182,7 @@ final class ImsStore: Sendable {
                 return .rotated(OpenedSession(sessionID: sessionID, refreshToken: next.value, expiresAt: expiresAt),
                                 identityID: identityID, platformOperator: operator_)
             }
-            if let rotatedAt, let successorEnc, now - rotatedAt <= grace.milliseconds {
+            if let rotatedAt, let successorEnc, now - rotatedAt <= grace.wholeMilliseconds {
                 let successor = try keyring.open(successorEnc, connection, table: "sessions", column: "successor_enc", row: rowID)
                 try connection.query(
                     "UPDATE ims.sessions SET last_used_at = $2, last_source_enc = COALESCE($3, last_source_enc) WHERE session_id = $1",

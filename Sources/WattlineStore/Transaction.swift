@@ -83,7 +83,7 @@ extension PGConnection {
 
 extension Duration {
     /// The duration in whole milliseconds (truncated), as PostgreSQL's timeouts take it.
-    var wholeMilliseconds: Int64 {
+    public var wholeMilliseconds: Int64 {
         components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

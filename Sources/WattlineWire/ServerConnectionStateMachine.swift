@@ -28,12 +28,10 @@ public struct ServerConnectionStateMachine: Sendable {
     private enum Phase: Sendable { case awaitingHello, active, draining(lastStreamID: UInt32) }
 
     private struct Stream: Sendable {
-        var receiveWindow: FlowWindow
+        var receiveWindow: ReceiveWindow
         var sendWindow: FlowWindow
         var assembler: MessageAssembler
         var clientHalfClosed = false
-        /// Bytes the handler consumed since the last WINDOW_UPDATE we sent.
-        var consumedSinceUpdate = 0
     }
 
     public let localSettings: WireSettings
@@ -41,15 +39,14 @@ public struct ServerConnectionStateMachine: Sendable {
     private var phase = Phase.awaitingHello
     private var streams: [UInt32: Stream] = [:]
     private var highestStreamID: UInt32 = 0
-    private var connectionReceiveWindow: FlowWindow
+    private var connectionReceiveWindow: ReceiveWindow
     public private(set) var connectionSendWindow: FlowWindow
-    private var connectionConsumedSinceUpdate = 0
     /// Streams refused for exceeding the concurrency limit; repeated abuse ends the connection.
     private var refusedStreams = 0
 
     public init(settings: WireSettings = .defaults) {
         localSettings = settings
-        connectionReceiveWindow = FlowWindow(initial: settings.initialConnectionWindow)
+        connectionReceiveWindow = ReceiveWindow(initial: settings.initialConnectionWindow)
         connectionSendWindow = FlowWindow(initial: WireSettings.defaults.initialConnectionWindow)
     }
 
@@ -139,7 +136,7 @@ public struct ServerConnectionStateMachine: Sendable {
             return [.send([status(id, code: 8, "metadata of \(metadataSize) bytes exceeds \(localSettings.maxMetadataSize)")])]
         }
         streams[id] = Stream(
-            receiveWindow: FlowWindow(initial: localSettings.initialStreamWindow),
+            receiveWindow: ReceiveWindow(initial: localSettings.initialStreamWindow),
             sendWindow: FlowWindow(initial: peerSettings.initialStreamWindow),
             assembler: MessageAssembler(maxMessageSize: localSettings.maxMessageSize))
         return [.startCall(streamID: id, header: header)]
@@ -147,7 +144,7 @@ public struct ServerConnectionStateMachine: Sendable {
 
     private mutating func receiveMessage(_ frame: Frame) throws(WireError) -> [ServerConnectionAction] {
         // Flow control counts every MESSAGE byte, even for a call that has just ended.
-        try connectionReceiveWindow.consume(frame.payload.readableBytes)
+        try connectionReceiveWindow.receive(frame.payload.readableBytes)
         guard var stream = try openStream(frame) else {
             // Late bytes of an ended call: nobody consumes them, so give the connection window back.
             let frames = consumed(frame.payload.readableBytes, streamID: frame.streamID)
@@ -156,7 +153,7 @@ public struct ServerConnectionStateMachine: Sendable {
         guard !stream.clientHalfClosed else {
             throw .protocolError("MESSAGE on stream \(frame.streamID) after HALF_CLOSE")
         }
-        try stream.receiveWindow.consume(frame.payload.readableBytes)
+        try stream.receiveWindow.receive(frame.payload.readableBytes)
         do {
             let message = try stream.assembler.append(frame.payload, more: frame.flags.contains(.more))
             streams[frame.streamID] = stream
@@ -207,19 +204,12 @@ public struct ServerConnectionStateMachine: Sendable {
     /// stays bounded. For a call that has ended only the connection window is replenished.
     public mutating func consumed(_ bytes: Int, streamID: UInt32) -> [Frame] {
         var frames: [Frame] = []
-        connectionConsumedSinceUpdate += bytes
-        if connectionConsumedSinceUpdate >= localSettings.initialConnectionWindow / 2,
-           connectionConsumedSinceUpdate > 0 {
-            frames.append(.windowUpdate(streamID: 0, increment: UInt32(connectionConsumedSinceUpdate)))
-            try? connectionReceiveWindow.grow(by: UInt32(connectionConsumedSinceUpdate))
-            connectionConsumedSinceUpdate = 0
+        if let increment = connectionReceiveWindow.release(bytes) {
+            frames.append(.windowUpdate(streamID: 0, increment: increment))
         }
         if var stream = streams[streamID] {
-            stream.consumedSinceUpdate += bytes
-            if stream.consumedSinceUpdate >= localSettings.initialStreamWindow / 2 {
-                frames.append(.windowUpdate(streamID: streamID, increment: UInt32(stream.consumedSinceUpdate)))
-                try? stream.receiveWindow.grow(by: UInt32(stream.consumedSinceUpdate))
-                stream.consumedSinceUpdate = 0
+            if let increment = stream.receiveWindow.release(bytes) {
+                frames.append(.windowUpdate(streamID: streamID, increment: increment))
             }
             streams[streamID] = stream
         }

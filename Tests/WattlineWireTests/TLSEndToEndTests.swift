@@ -6,6 +6,7 @@ import Testing
 import WattlineClient
 import WattlineProtos
 import WattlineTLS
+import WattlineTestSupport
 import WattlineWire
 
 extension TLSHandshakeCompleted: PeerIdentityEvent {
@@ -21,18 +22,9 @@ extension TLSHandshakeCompleted: PeerIdentityEvent {
 struct TLSEndToEndTests {
     /// The development PKI from Scripts/lib/dev-certs, made once per test process.
     static let certificates: String = {
-        let root: String = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let directory: String = NSTemporaryDirectory() + "wattline-wire-tls-\(getpid())"
-        var pid: pid_t = 0
-        let script: String = root + "/Scripts/lib/dev-certs"
-        let words: [String] = ["/bin/bash", script, directory]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        guard posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ) == 0 else { fatalError("cannot run dev-certs") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        precondition(status == 0, "dev-certs failed")
+        let directory = NSTemporaryDirectory() + "wattline-wire-tls-\(getpid())"
+        let result = runSynchronously(["/bin/bash", TestDatabase.projectRoot + "/Scripts/lib/dev-certs", directory])
+        precondition(result.status == 0, "dev-certs failed: \(result.output)")
         return directory
     }()
 

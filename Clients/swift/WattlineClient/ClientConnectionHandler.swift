@@ -15,8 +15,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private final class Stream {
         let call: ClientStreamCall
         var sendWindow: FlowWindow
-        var receiveWindow: FlowWindow
-        var consumedSinceUpdate = 0
+        var receiveWindow: ReceiveWindow
         var sends = SendQueue()
         var halfClosed = false
         var assembler: MessageAssembler
@@ -25,7 +24,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         init(call: ClientStreamCall, sendWindow: Int, receiveWindow: Int, maxMessageSize: Int) {
             self.call = call
             self.sendWindow = FlowWindow(initial: sendWindow)
-            self.receiveWindow = FlowWindow(initial: receiveWindow)
+            self.receiveWindow = ReceiveWindow(initial: receiveWindow)
             self.assembler = MessageAssembler(maxMessageSize: maxMessageSize)
         }
     }
@@ -47,12 +46,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var streams: [UInt32: Stream] = [:]
     private var peerSettings = WireSettings.defaults
     private var connectionSendWindow = FlowWindow(initial: WireSettings.defaults.initialConnectionWindow)
-    private var connectionReceiveWindow = FlowWindow(initial: settings.initialConnectionWindow)
-    private var connectionConsumedSinceUpdate = 0
+    private var connectionReceiveWindow = ReceiveWindow(initial: settings.initialConnectionWindow)
     private var goneAway = false
     private var ended: RPCError?
-    /// Calls waiting for a free stream.
+    /// Calls waiting for a free stream, oldest first from `waitingHead` (a queue without
+    /// shifting the array on every dequeue).
     private var waiting: [ClientStreamCall] = []
+    private var waitingHead = 0
     private var deadlines: [ObjectIdentifier: Scheduled<Void>] = [:]
     private var flushPending = false
 
@@ -117,7 +117,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if let id, streams.removeValue(forKey: id) != nil {
             write(.control(.cancel, streamID: id, RpcV1.Cancel.with { $0.code = code }))
             openWaiting()
-        } else if let index = waiting.firstIndex(where: { $0 === call }) {
+        } else if let index = waiting[waitingHead...].firstIndex(where: { $0 === call }) {
             waiting.remove(at: index)
         }
         switch call.shape {
@@ -162,8 +162,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func openWaiting() {
         guard let context else { return }
-        while !waiting.isEmpty, streams.count < peerSettings.maxConcurrentStreams, !goneAway {
-            open(waiting.removeFirst(), context: context)
+        while waitingHead < waiting.count, streams.count < peerSettings.maxConcurrentStreams, !goneAway {
+            let call = waiting[waitingHead]
+            waitingHead += 1
+            open(call, context: context)
+        }
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
         }
     }
 
@@ -193,19 +199,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func giveBack(_ bytes: Int, id: UInt32) {
         guard bytes > 0 else { return }
-        connectionConsumedSinceUpdate += bytes
-        if connectionConsumedSinceUpdate >= Self.settings.initialConnectionWindow / 2 {
-            write(.windowUpdate(streamID: 0, increment: UInt32(connectionConsumedSinceUpdate)))
-            try? connectionReceiveWindow.grow(by: UInt32(connectionConsumedSinceUpdate))
-            connectionConsumedSinceUpdate = 0
+        if let increment = connectionReceiveWindow.release(bytes) {
+            write(.windowUpdate(streamID: 0, increment: increment))
         }
-        guard let stream = streams[id] else { return }
-        stream.consumedSinceUpdate += bytes
-        if stream.consumedSinceUpdate >= Self.settings.initialStreamWindow / 2 {
-            write(.windowUpdate(streamID: id, increment: UInt32(stream.consumedSinceUpdate)))
-            try? stream.receiveWindow.grow(by: UInt32(stream.consumedSinceUpdate))
-            stream.consumedSinceUpdate = 0
-        }
+        guard let stream = streams[id], let increment = stream.receiveWindow.release(bytes) else { return }
+        write(.windowUpdate(streamID: id, increment: increment))
     }
 
     private func write(_ frame: Frame) {
@@ -301,8 +299,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 deadlines.removeValue(forKey: ObjectIdentifier(stream.call))?.cancel()
                 stream.call.fail(.unavailable("not processed before the server went away; retry", wasProcessed: false))
             }
-            let queued = waiting
+            let queued = waiting[waitingHead...]
             waiting.removeAll()
+            waitingHead = 0
             for call in queued { call.fail(.unavailable("the server is going away; retry", wasProcessed: false)) }
         case .open, .halfClose, .cancel:
             throw WireError(.protocolError, "\(frame.type) from a server")
@@ -311,12 +310,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func receiveMessage(_ frame: Frame) throws(WireError) {
         let size = frame.payload.readableBytes
-        try connectionReceiveWindow.consume(size)
+        try connectionReceiveWindow.receive(size)
         guard let stream = streams[frame.streamID] else {
             giveBack(size, id: frame.streamID)  // late bytes of a call that ended
             return
         }
-        try stream.receiveWindow.consume(size)
+        try stream.receiveWindow.receive(size)
         let message: ByteBuffer?
         do {
             message = try stream.assembler.append(frame.payload, more: frame.flags.contains(.more))
@@ -345,9 +344,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         goingAway.withLockedValue { $0 = true }
         for timer in deadlines.values { timer.cancel() }
         deadlines.removeAll()
-        let open = streams.values.map(\.call) + waiting
+        let open = streams.values.map(\.call) + waiting[waitingHead...]
         streams.removeAll()
         waiting.removeAll()
+        waitingHead = 0
         for call in open { call.fail(error) }
     }
 }

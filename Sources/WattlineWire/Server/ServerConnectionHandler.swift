@@ -95,6 +95,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             if !draining {
                 draining = true
                 write(machine.beginDrain(), context: context)
+                options.metrics?.goAwaySent(reason: .noError)
             }
             if drain.cancelOpenCalls {  // the drain timeout passed: end what is left (§6)
                 for id in calls.keys.sorted() {
@@ -391,9 +392,6 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         var out = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
         frame.write(into: &out)
         options.metrics?.bytesSent(out.readableBytes)
-        if frame.type == .goAway, let goAway = try? frame.control(RpcV1.GoAway.self) {
-            options.metrics?.goAwaySent(reason: goAway.reason)
-        }
         context.write(wrapOutboundOut(out), promise: nil)
         flushPending = true
     }
@@ -432,6 +430,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
         closing = true
         timer?.cancel()
         write(machine.goAway(error.reason, error.message), context: context)
+        options.metrics?.goAwaySent(reason: error.reason)
         closeAfterWrites(context: context)
     }
 
