@@ -107,11 +107,20 @@ let package = Package(
             name: "WattlineIMS",
             dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
 
+        // Tenants, sites, memberships, meters and channels (wattline.tenancy.v1), in the call's tenant scope.
+        .target(
+            name: "WattlineTenancy",
+            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
+        // Loggers, logger and integration credentials, and who a certificate or secret belongs to.
+        .target(
+            name: "WattlineCredentials",
+            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
+
         .executableTarget(
             name: "WattlineServer",
             dependencies: [
                 "WattlineProtos", "WattlineStore", "WattlineWire", "WattlineTLS", "WattlineObservability",
-                "WattlineAccess", "WattlineIMS", "WattlineCrypto",
+                "WattlineAccess", "WattlineIMS", "WattlineCrypto", "WattlineTenancy", "WattlineCredentials",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -165,6 +174,18 @@ let package = Package(
                 "WattlineClient", "WattlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "WattlineTenancyTests",
+            dependencies: [
+                "WattlineTenancy", "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess",
+                "WattlineTestSupport",
+            ]),
+        .testTarget(
+            name: "WattlineCredentialsTests",
+            dependencies: [
+                "WattlineCredentials", "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess",
+                "WattlineTLS", "WattlineTestSupport",
             ]),
         .testTarget(
             name: "SystemLibrariesTests",

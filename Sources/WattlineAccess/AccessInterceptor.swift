@@ -3,7 +3,8 @@ import WattlineWire
 
 /// Authenticates every call and applies `AccessPolicy` before its handler runs: a bearer access
 /// token (people, integrations) or the connection's client certificate (loggers) becomes the
-/// call's `Principal`, and the call's tenant is the one the credential is scoped to.
+/// call's `Principal`; the call's tenant is the one the request names (`AccessPolicy`), which a
+/// credential bound to a tenant (loggers, integrations) must match, or else the credential's.
 ///
 /// Answers: a method requiring credentials called without valid ones is UNAUTHENTICATED; valid
 /// credentials without the declared permission are PERMISSION_DENIED; a method with no
@@ -24,14 +25,30 @@ public struct AccessInterceptor: ServerInterceptor {
     public func intercept<Result: Sendable>(
         _ context: CallContext, next: @Sendable (CallContext) async throws -> Result
     ) async throws -> Result {
-        guard let requirements = AccessPolicy.requirements[context.method] else {
+        guard let permission = AccessPolicy.permissions[context.method] else {
             throw CallFailure.permissionDenied("\(context.method) declares no permission")
         }
+        let requirements = permission.requirements
         let publicMethod = requirements.contains(.anyone)
-        let (principal, tenantID) = try await authenticate(context, lenient: publicMethod)
-        guard requirements.contains(where: { $0.isMet(by: principal, tenantID: tenantID) }) else {
-            if principal == .anonymous { throw CallFailure.unauthenticated("this method needs credentials") }
-            throw CallFailure.permissionDenied("not allowed to call \(context.method)")
+        let (principal, credentialTenant) = try await authenticate(context, lenient: publicMethod)
+        if principal == .anonymous, !publicMethod {
+            throw CallFailure.unauthenticated("this method needs credentials")
+        }
+        var tenantID = credentialTenant
+        var siteID: String?
+        if let tenantOf = permission.tenantOf, let request = context.request {
+            guard let named = tenantOf(request).flatMap(UUIDText.init(bytes:)) else {
+                throw CallFailure.invalidArgument("tenant_id must be a 16-byte UUID")
+            }
+            // A credential bound to one tenant (logger, integration) acts in no other.
+            if let credentialTenant, credentialTenant != named.text {
+                throw CallFailure.permissionDenied("this credential acts in another tenant")
+            }
+            tenantID = named.text
+            siteID = permission.siteOf.flatMap { $0(request) }.flatMap(UUIDText.init(bytes:))?.text
+        }
+        guard requirements.contains(where: { $0.isMet(by: principal, tenantID: tenantID, siteID: siteID) }) else {
+            throw CallFailure.permissionDenied("not allowed to call \(context.method)" + (tenantID.map { " in tenant \($0)" } ?? ""))
         }
         var context = context
         context.principal = principal

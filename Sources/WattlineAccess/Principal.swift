@@ -27,7 +27,8 @@ public enum TenantRole: Int, Sendable, Hashable, Comparable, CaseIterable {
 
     public static func < (a: TenantRole, b: TenantRole) -> Bool { a.rawValue > b.rawValue }
 
-    init?(name: Substring) {
+    /// The role by its name in the store and in tokens ("owner", "admin", "technician", "viewer").
+    public init?(name: Substring) {
         switch name {
         case "owner": self = .owner
         case "admin": self = .admin
@@ -37,7 +38,10 @@ public enum TenantRole: Int, Sendable, Hashable, Comparable, CaseIterable {
         }
     }
 
-    var name: String {
+    public init?(name: String) { self.init(name: Substring(name)) }
+
+    /// Its name in the store and in tokens.
+    public var name: String {
         switch self {
         case .owner: "owner"
         case .admin: "admin"

@@ -2,10 +2,9 @@
 /// allowed when the principal satisfies any one of the method's requirements; a method without a
 /// declaration is denied to everybody.
 ///
-/// Tenant and site requirements are checked twice: here, that the caller holds such a role in the
-/// call's tenant (the tenant its token is scoped to); and by the handler, against the entity the
-/// request names (`AccessCheck.require`), with row-level security in the database as the
-/// backstop.
+/// Tenant and site requirements are checked against the call's tenant and site, which the request
+/// names (`AccessPolicy.Permission`); the handler then reads and writes in that tenant's scope
+/// only, so an entity of another tenant is simply not found (row-level security in the database).
 public enum Requirement: Sendable, Hashable {
     /// No credentials needed (health, sign-in, public keys).
     case anyone
@@ -15,15 +14,15 @@ public enum Requirement: Sendable, Hashable {
     case anyToken
     /// At least this role in the call's tenant (people and integrations).
     case tenantRole(TenantRole)
-    /// The Responsible of a site of the call's tenant.
+    /// The Responsible of the site the request names (of any site, for methods naming none).
     case siteResponsible
     /// A platform operator.
     case platformOperator
     /// A logger authenticated by its client certificate.
     case logger
 
-    /// Whether `principal` meets this requirement in the call's tenant (nil: the token names none).
-    public func isMet(by principal: Principal, tenantID: String?) -> Bool {
+    /// Whether `principal` meets this requirement in the call's tenant and site (nil: none named).
+    public func isMet(by principal: Principal, tenantID: String?, siteID: String? = nil) -> Bool {
         switch (self, principal) {
         case (.anyone, _):
             return true
@@ -35,6 +34,8 @@ public enum Requirement: Sendable, Hashable {
             guard let tenantID, let held = grants.tenantRoles[tenantID] else { return false }
             return held.includes(needed)
         case (.siteResponsible, .person(_, _, let grants)):
+            guard tenantID != nil || siteID == nil else { return false }
+            if let siteID { return grants.responsibleSites.contains(siteID) }
             return !grants.responsibleSites.isEmpty
         case (.platformOperator, .person(_, _, let grants)):
             return grants.platformOperator

@@ -13,9 +13,12 @@ public struct CallContext: Sendable {
     public let peer: PeerIdentity
     /// Set by interceptors (the authenticated caller, for instance); nil until one does.
     public var principal: (any Sendable)?
-    /// The tenant the call acts in, from its credentials (set by the access interceptor); the
-    /// store's transaction scope for the call.
+    /// The tenant the call acts in (set by the access interceptor, from the request or the
+    /// credentials); the store's transaction scope for the call.
     public var tenantID: String?
+    /// The decoded request of a unary or server-streaming call, for interceptors that decide on
+    /// its content (the access interceptor reads the tenant it names); nil for request streams.
+    public private(set) var request: (any ProtoMessage)?
 
     public init(
         method: String, kind: ProtoCallKind, deadline: ContinuousClock.Instant?,
@@ -27,6 +30,13 @@ public struct CallContext: Sendable {
         self.metadata = metadata
         self.authorization = authorization
         self.peer = peer
+    }
+
+    /// The same context carrying its decoded request.
+    func with(_ request: any ProtoMessage) -> CallContext {
+        var copy = self
+        copy.request = request
+        return copy
     }
 
     /// The text value of metadata `key`, if present.

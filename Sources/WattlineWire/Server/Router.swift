@@ -4,14 +4,15 @@ import WattlineProtos
 /// The server's methods by wire path, registered with their generated types, and the interceptors
 /// that run around every call.
 public struct Router: Sendable {
-    /// A method with its messages still encoded, as the connection runs it.
+    /// A method with its messages still encoded, as the connection runs it: it decodes a single
+    /// request first, so that the interceptors it then runs see it (`CallContext.request`).
     enum RawHandler: Sendable {
         /// One request, one response.
-        case unary(@Sendable (ByteBuffer, CallContext) async throws -> ByteBuffer)
+        case unary(@Sendable (ByteBuffer, CallContext, [any ServerInterceptor]) async throws -> ByteBuffer)
         /// One request, then the handler writes responses (server-streaming).
-        case singleRequest(@Sendable (ByteBuffer, OutboundMessages, CallContext) async throws -> Void)
+        case singleRequest(@Sendable (ByteBuffer, OutboundMessages, CallContext, [any ServerInterceptor]) async throws -> Void)
         /// Requests as a stream; responses written (client-streaming returns one; bidirectional).
-        case requestStream(@Sendable (InboundMessages, OutboundMessages, CallContext) async throws -> Void)
+        case requestStream(@Sendable (InboundMessages, OutboundMessages, CallContext, [any ServerInterceptor]) async throws -> Void)
     }
 
     private var handlers: [String: (kind: ProtoCallKind, handler: RawHandler)] = [:]
@@ -31,8 +32,9 @@ public struct Router: Sendable {
     ) {
         precondition(M.kind == .unary, "\(M.path) is not a unary method")
         let limits = limits
-        register(M.self, .unary { bytes, context in
-            let response = try await handler(try decodeRequest(M.Request.self, bytes, limits: limits), context)
+        register(M.self, .unary { bytes, context, interceptors in
+            let request = try decodeRequest(M.Request.self, bytes, limits: limits)
+            let response = try await interceptors.run(context.with(request)) { try await handler(request, $0) }
             return ByteBuffer(bytes: response.serializedBytes())
         })
     }
@@ -43,8 +45,9 @@ public struct Router: Sendable {
     ) {
         precondition(M.kind == .serverStreaming, "\(M.path) is not a server-streaming method")
         let limits = limits
-        register(M.self, .singleRequest { bytes, out, context in
-            try await handler(try decodeRequest(M.Request.self, bytes, limits: limits), ResponseWriter(messages: out), context)
+        register(M.self, .singleRequest { bytes, out, context, interceptors in
+            let request = try decodeRequest(M.Request.self, bytes, limits: limits)
+            try await interceptors.run(context.with(request)) { try await handler(request, ResponseWriter(messages: out), $0) }
         })
     }
 
@@ -54,8 +57,8 @@ public struct Router: Sendable {
     ) {
         precondition(M.kind == .clientStreaming, "\(M.path) is not a client-streaming method")
         let limits = limits
-        register(M.self, .requestStream { messages, out, context in
-            let response = try await handler(RequestStream(messages: messages, limits: limits), context)
+        register(M.self, .requestStream { messages, out, context, interceptors in
+            let response = try await interceptors.run(context) { try await handler(RequestStream(messages: messages, limits: limits), $0) }
             try await out.write(ByteBuffer(bytes: response.serializedBytes()))
         })
     }
@@ -66,8 +69,10 @@ public struct Router: Sendable {
     ) {
         precondition(M.kind == .bidirectionalStreaming, "\(M.path) is not a bidirectional method")
         let limits = limits
-        register(M.self, .requestStream { messages, out, context in
-            try await handler(RequestStream(messages: messages, limits: limits), ResponseWriter(messages: out), context)
+        register(M.self, .requestStream { messages, out, context, interceptors in
+            try await interceptors.run(context) {
+                try await handler(RequestStream(messages: messages, limits: limits), ResponseWriter(messages: out), $0)
+            }
         })
     }
 

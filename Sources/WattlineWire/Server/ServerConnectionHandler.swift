@@ -264,7 +264,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             let request = request!
             outcome = {
                 await HandlerOutcome.of {
-                    .response(try await interceptors.run(callContext) { try await body(request, $0) })
+                    .response(try await body(request, callContext, interceptors))
                 }
             }
         case .singleRequest(let body):
@@ -273,7 +273,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             let request = request!
             outcome = {
                 await HandlerOutcome.of {
-                    try await interceptors.run(callContext) { try await body(request, out, $0) }
+                    try await body(request, out, callContext, interceptors)
                     out.finish()
                     return .finished
                 }
@@ -284,7 +284,7 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
             let inbound = call.inbound!
             outcome = {
                 await HandlerOutcome.of {
-                    try await interceptors.run(callContext) { try await body(inbound, out, $0) }
+                    try await body(inbound, out, callContext, interceptors)
                     out.finish()
                     return .finished
                 }

@@ -2703,7 +2703,7 @@ const ProtobufCMessageDescriptor wattline__consent__v1__get_policy_version_respo
   (ProtobufCMessageInit) wattline__consent__v1__get_policy_version_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__consent__v1__sign_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor wattline__consent__v1__sign_request__field_descriptors[7] =
 {
   {
     "site_id",
@@ -2777,6 +2777,18 @@ static const ProtobufCFieldDescriptor wattline__consent__v1__sign_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Consent__V1__SignRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__consent__v1__sign_request__field_indices_by_name[] = {
   4,   /* field[4] = client */
@@ -2785,11 +2797,12 @@ static const unsigned wattline__consent__v1__sign_request__field_indices_by_name
   5,   /* field[5] = request_id */
   3,   /* field[3] = scopes */
   0,   /* field[0] = site_id */
+  6,   /* field[6] = tenant_id */
 };
 static const ProtobufCIntRange wattline__consent__v1__sign_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor wattline__consent__v1__sign_request__descriptor =
 {
@@ -2799,7 +2812,7 @@ const ProtobufCMessageDescriptor wattline__consent__v1__sign_request__descriptor
   "Wattline__Consent__V1__SignRequest",
   "wattline.consent.v1",
   sizeof(Wattline__Consent__V1__SignRequest),
-  6,
+  7,
   wattline__consent__v1__sign_request__field_descriptors,
   wattline__consent__v1__sign_request__field_indices_by_name,
   1,  wattline__consent__v1__sign_request__number_ranges,
@@ -2844,7 +2857,7 @@ const ProtobufCMessageDescriptor wattline__consent__v1__sign_response__descripto
   (ProtobufCMessageInit) wattline__consent__v1__sign_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__consent__v1__revoke_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor wattline__consent__v1__revoke_request__field_descriptors[6] =
 {
   {
     "site_id",
@@ -2906,6 +2919,18 @@ static const ProtobufCFieldDescriptor wattline__consent__v1__revoke_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Consent__V1__RevokeRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__consent__v1__revoke_request__field_indices_by_name[] = {
   3,   /* field[3] = client */
@@ -2913,11 +2938,12 @@ static const unsigned wattline__consent__v1__revoke_request__field_indices_by_na
   2,   /* field[2] = reason */
   4,   /* field[4] = request_id */
   0,   /* field[0] = site_id */
+  5,   /* field[5] = tenant_id */
 };
 static const ProtobufCIntRange wattline__consent__v1__revoke_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor wattline__consent__v1__revoke_request__descriptor =
 {
@@ -2927,7 +2953,7 @@ const ProtobufCMessageDescriptor wattline__consent__v1__revoke_request__descript
   "Wattline__Consent__V1__RevokeRequest",
   "wattline.consent.v1",
   sizeof(Wattline__Consent__V1__RevokeRequest),
-  5,
+  6,
   wattline__consent__v1__revoke_request__field_descriptors,
   wattline__consent__v1__revoke_request__field_indices_by_name,
   1,  wattline__consent__v1__revoke_request__number_ranges,
@@ -2972,7 +2998,7 @@ const ProtobufCMessageDescriptor wattline__consent__v1__revoke_response__descrip
   (ProtobufCMessageInit) wattline__consent__v1__revoke_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__consent__v1__get_status_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor wattline__consent__v1__get_status_request__field_descriptors[2] =
 {
   {
     "site_id",
@@ -2986,14 +3012,27 @@ static const ProtobufCFieldDescriptor wattline__consent__v1__get_status_request_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Consent__V1__GetStatusRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__consent__v1__get_status_request__field_indices_by_name[] = {
   0,   /* field[0] = site_id */
+  1,   /* field[1] = tenant_id */
 };
 static const ProtobufCIntRange wattline__consent__v1__get_status_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor wattline__consent__v1__get_status_request__descriptor =
 {
@@ -3003,7 +3042,7 @@ const ProtobufCMessageDescriptor wattline__consent__v1__get_status_request__desc
   "Wattline__Consent__V1__GetStatusRequest",
   "wattline.consent.v1",
   sizeof(Wattline__Consent__V1__GetStatusRequest),
-  1,
+  2,
   wattline__consent__v1__get_status_request__field_descriptors,
   wattline__consent__v1__get_status_request__field_indices_by_name,
   1,  wattline__consent__v1__get_status_request__number_ranges,
@@ -3061,7 +3100,7 @@ const ProtobufCMessageDescriptor wattline__consent__v1__get_status_response__des
   (ProtobufCMessageInit) wattline__consent__v1__get_status_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__consent__v1__list_receipts_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor wattline__consent__v1__list_receipts_request__field_descriptors[5] =
 {
   {
     "site_id",
@@ -3111,17 +3150,31 @@ static const ProtobufCFieldDescriptor wattline__consent__v1__list_receipts_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    51,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Consent__V1__ListReceiptsRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__consent__v1__list_receipts_request__field_indices_by_name[] = {
   2,   /* field[2] = page_size */
   3,   /* field[3] = page_token */
   1,   /* field[1] = receipt_kind */
   0,   /* field[0] = site_id */
+  4,   /* field[4] = tenant_id */
 };
-static const ProtobufCIntRange wattline__consent__v1__list_receipts_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange wattline__consent__v1__list_receipts_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 51, 4 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor wattline__consent__v1__list_receipts_request__descriptor =
 {
@@ -3131,10 +3184,10 @@ const ProtobufCMessageDescriptor wattline__consent__v1__list_receipts_request__d
   "Wattline__Consent__V1__ListReceiptsRequest",
   "wattline.consent.v1",
   sizeof(Wattline__Consent__V1__ListReceiptsRequest),
-  4,
+  5,
   wattline__consent__v1__list_receipts_request__field_descriptors,
   wattline__consent__v1__list_receipts_request__field_indices_by_name,
-  1,  wattline__consent__v1__list_receipts_request__number_ranges,
+  2,  wattline__consent__v1__list_receipts_request__number_ranges,
   (ProtobufCMessageInit) wattline__consent__v1__list_receipts_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -3189,7 +3189,7 @@ const ProtobufCMessageDescriptor wattline__ims__v1__list_invitations_response__d
   (ProtobufCMessageInit) wattline__ims__v1__list_invitations_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__ims__v1__revoke_invitation_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor wattline__ims__v1__revoke_invitation_request__field_descriptors[2] =
 {
   {
     "invitation_id",
@@ -3203,14 +3203,27 @@ static const ProtobufCFieldDescriptor wattline__ims__v1__revoke_invitation_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__RevokeInvitationRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__ims__v1__revoke_invitation_request__field_indices_by_name[] = {
   0,   /* field[0] = invitation_id */
+  1,   /* field[1] = tenant_id */
 };
 static const ProtobufCIntRange wattline__ims__v1__revoke_invitation_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor wattline__ims__v1__revoke_invitation_request__descriptor =
 {
@@ -3220,7 +3233,7 @@ const ProtobufCMessageDescriptor wattline__ims__v1__revoke_invitation_request__d
   "Wattline__Ims__V1__RevokeInvitationRequest",
   "wattline.ims.v1",
   sizeof(Wattline__Ims__V1__RevokeInvitationRequest),
-  1,
+  2,
   wattline__ims__v1__revoke_invitation_request__field_descriptors,
   wattline__ims__v1__revoke_invitation_request__field_indices_by_name,
   1,  wattline__ims__v1__revoke_invitation_request__number_ranges,
@@ -4894,7 +4907,7 @@ const ProtobufCMessageDescriptor wattline__ims__v1__list_integration_credentials
   (ProtobufCMessageInit) wattline__ims__v1__list_integration_credentials_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__ims__v1__revoke_integration_credential_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor wattline__ims__v1__revoke_integration_credential_request__field_descriptors[2] =
 {
   {
     "credential_id",
@@ -4908,14 +4921,27 @@ static const ProtobufCFieldDescriptor wattline__ims__v1__revoke_integration_cred
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__RevokeIntegrationCredentialRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__ims__v1__revoke_integration_credential_request__field_indices_by_name[] = {
   0,   /* field[0] = credential_id */
+  1,   /* field[1] = tenant_id */
 };
 static const ProtobufCIntRange wattline__ims__v1__revoke_integration_credential_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor wattline__ims__v1__revoke_integration_credential_request__descriptor =
 {
@@ -4925,7 +4951,7 @@ const ProtobufCMessageDescriptor wattline__ims__v1__revoke_integration_credentia
   "Wattline__Ims__V1__RevokeIntegrationCredentialRequest",
   "wattline.ims.v1",
   sizeof(Wattline__Ims__V1__RevokeIntegrationCredentialRequest),
-  1,
+  2,
   wattline__ims__v1__revoke_integration_credential_request__field_descriptors,
   wattline__ims__v1__revoke_integration_credential_request__field_indices_by_name,
   1,  wattline__ims__v1__revoke_integration_credential_request__number_ranges,

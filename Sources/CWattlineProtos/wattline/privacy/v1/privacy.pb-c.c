@@ -1718,7 +1718,7 @@ const ProtobufCMessageDescriptor wattline__privacy__v1__offboarding_job__descrip
   (ProtobufCMessageInit) wattline__privacy__v1__offboarding_job__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__privacy__v1__export_telemetry_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor wattline__privacy__v1__export_telemetry_request__field_descriptors[5] =
 {
   {
     "site_id",
@@ -1768,17 +1768,30 @@ static const ProtobufCFieldDescriptor wattline__privacy__v1__export_telemetry_re
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Privacy__V1__ExportTelemetryRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__privacy__v1__export_telemetry_request__field_indices_by_name[] = {
   2,   /* field[2] = channel_ids */
   3,   /* field[3] = format */
   1,   /* field[1] = range */
   0,   /* field[0] = site_id */
+  4,   /* field[4] = tenant_id */
 };
 static const ProtobufCIntRange wattline__privacy__v1__export_telemetry_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor wattline__privacy__v1__export_telemetry_request__descriptor =
 {
@@ -1788,7 +1801,7 @@ const ProtobufCMessageDescriptor wattline__privacy__v1__export_telemetry_request
   "Wattline__Privacy__V1__ExportTelemetryRequest",
   "wattline.privacy.v1",
   sizeof(Wattline__Privacy__V1__ExportTelemetryRequest),
-  4,
+  5,
   wattline__privacy__v1__export_telemetry_request__field_descriptors,
   wattline__privacy__v1__export_telemetry_request__field_indices_by_name,
   1,  wattline__privacy__v1__export_telemetry_request__number_ranges,

@@ -5307,7 +5307,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__create_site_response__de
   (ProtobufCMessageInit) wattline__tenancy__v1__create_site_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_site_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_site_request__field_descriptors[2] =
 {
   {
     "site_id",
@@ -5321,14 +5321,27 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_site_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__GetSiteRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__get_site_request__field_indices_by_name[] = {
   0,   /* field[0] = site_id */
+  1,   /* field[1] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__get_site_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__get_site_request__descriptor =
 {
@@ -5338,7 +5351,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__get_site_request__descri
   "Wattline__Tenancy__V1__GetSiteRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__GetSiteRequest),
-  1,
+  2,
   wattline__tenancy__v1__get_site_request__field_descriptors,
   wattline__tenancy__v1__get_site_request__field_indices_by_name,
   1,  wattline__tenancy__v1__get_site_request__number_ranges,
@@ -5498,7 +5511,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__list_sites_response__des
   (ProtobufCMessageInit) wattline__tenancy__v1__list_sites_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_site_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_site_request__field_descriptors[5] =
 {
   {
     "site_id",
@@ -5548,17 +5561,30 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_site_request
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__UpdateSiteRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__update_site_request__field_indices_by_name[] = {
   2,   /* field[2] = address */
   1,   /* field[1] = name */
   0,   /* field[0] = site_id */
+  4,   /* field[4] = tenant_id */
   3,   /* field[3] = time_zone */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__update_site_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__update_site_request__descriptor =
 {
@@ -5568,7 +5594,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__update_site_request__des
   "Wattline__Tenancy__V1__UpdateSiteRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__UpdateSiteRequest),
-  4,
+  5,
   wattline__tenancy__v1__update_site_request__field_descriptors,
   wattline__tenancy__v1__update_site_request__field_indices_by_name,
   1,  wattline__tenancy__v1__update_site_request__number_ranges,
@@ -5613,7 +5639,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__update_site_response__de
   (ProtobufCMessageInit) wattline__tenancy__v1__update_site_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__set_site_responsible_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__set_site_responsible_request__field_descriptors[3] =
 {
   {
     "site_id",
@@ -5639,15 +5665,28 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__set_site_responsibl
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__SetSiteResponsibleRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__set_site_responsible_request__field_indices_by_name[] = {
   1,   /* field[1] = identity_id */
   0,   /* field[0] = site_id */
+  2,   /* field[2] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__set_site_responsible_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__set_site_responsible_request__descriptor =
 {
@@ -5657,7 +5696,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__set_site_responsible_req
   "Wattline__Tenancy__V1__SetSiteResponsibleRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__SetSiteResponsibleRequest),
-  2,
+  3,
   wattline__tenancy__v1__set_site_responsible_request__field_descriptors,
   wattline__tenancy__v1__set_site_responsible_request__field_indices_by_name,
   1,  wattline__tenancy__v1__set_site_responsible_request__number_ranges,
@@ -6103,7 +6142,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__revoke_membership_respon
   (ProtobufCMessageInit) wattline__tenancy__v1__revoke_membership_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__register_logger_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__register_logger_request__field_descriptors[6] =
 {
   {
     "site_id",
@@ -6165,6 +6204,18 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__register_logger_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__RegisterLoggerRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__register_logger_request__field_indices_by_name[] = {
   3,   /* field[3] = firmware_version */
@@ -6172,11 +6223,12 @@ static const unsigned wattline__tenancy__v1__register_logger_request__field_indi
   4,   /* field[4] = name */
   1,   /* field[1] = serial_number */
   0,   /* field[0] = site_id */
+  5,   /* field[5] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__register_logger_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__register_logger_request__descriptor =
 {
@@ -6186,7 +6238,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__register_logger_request_
   "Wattline__Tenancy__V1__RegisterLoggerRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__RegisterLoggerRequest),
-  5,
+  6,
   wattline__tenancy__v1__register_logger_request__field_descriptors,
   wattline__tenancy__v1__register_logger_request__field_indices_by_name,
   1,  wattline__tenancy__v1__register_logger_request__number_ranges,
@@ -6231,7 +6283,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__register_logger_response
   (ProtobufCMessageInit) wattline__tenancy__v1__register_logger_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_logger_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_logger_request__field_descriptors[2] =
 {
   {
     "logger_id",
@@ -6245,14 +6297,27 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_logger_request_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__GetLoggerRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__get_logger_request__field_indices_by_name[] = {
   0,   /* field[0] = logger_id */
+  1,   /* field[1] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__get_logger_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__get_logger_request__descriptor =
 {
@@ -6262,7 +6327,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__get_logger_request__desc
   "Wattline__Tenancy__V1__GetLoggerRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__GetLoggerRequest),
-  1,
+  2,
   wattline__tenancy__v1__get_logger_request__field_descriptors,
   wattline__tenancy__v1__get_logger_request__field_indices_by_name,
   1,  wattline__tenancy__v1__get_logger_request__number_ranges,
@@ -6448,7 +6513,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__list_loggers_response__d
   (ProtobufCMessageInit) wattline__tenancy__v1__list_loggers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__provision_logger_credential_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__provision_logger_credential_request__field_descriptors[3] =
 {
   {
     "logger_id",
@@ -6474,15 +6539,28 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__provision_logger_cr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__ProvisionLoggerCredentialRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__provision_logger_credential_request__field_indices_by_name[] = {
   0,   /* field[0] = logger_id */
   1,   /* field[1] = material */
+  2,   /* field[2] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__provision_logger_credential_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__provision_logger_credential_request__descriptor =
 {
@@ -6492,7 +6570,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__provision_logger_credent
   "Wattline__Tenancy__V1__ProvisionLoggerCredentialRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__ProvisionLoggerCredentialRequest),
-  2,
+  3,
   wattline__tenancy__v1__provision_logger_credential_request__field_descriptors,
   wattline__tenancy__v1__provision_logger_credential_request__field_indices_by_name,
   1,  wattline__tenancy__v1__provision_logger_credential_request__number_ranges,
@@ -6537,7 +6615,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__provision_logger_credent
   (ProtobufCMessageInit) wattline__tenancy__v1__provision_logger_credential_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__rotate_logger_credential_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__rotate_logger_credential_request__field_descriptors[4] =
 {
   {
     "credential_id",
@@ -6575,16 +6653,29 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__rotate_logger_crede
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__RotateLoggerCredentialRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__rotate_logger_credential_request__field_indices_by_name[] = {
   0,   /* field[0] = credential_id */
   1,   /* field[1] = material */
   2,   /* field[2] = overlap_seconds */
+  3,   /* field[3] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__rotate_logger_credential_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__rotate_logger_credential_request__descriptor =
 {
@@ -6594,7 +6685,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__rotate_logger_credential
   "Wattline__Tenancy__V1__RotateLoggerCredentialRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__RotateLoggerCredentialRequest),
-  3,
+  4,
   wattline__tenancy__v1__rotate_logger_credential_request__field_descriptors,
   wattline__tenancy__v1__rotate_logger_credential_request__field_indices_by_name,
   1,  wattline__tenancy__v1__rotate_logger_credential_request__number_ranges,
@@ -6652,7 +6743,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__rotate_logger_credential
   (ProtobufCMessageInit) wattline__tenancy__v1__rotate_logger_credential_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__revoke_logger_credential_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__revoke_logger_credential_request__field_descriptors[3] =
 {
   {
     "credential_id",
@@ -6678,15 +6769,28 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__revoke_logger_crede
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__RevokeLoggerCredentialRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__revoke_logger_credential_request__field_indices_by_name[] = {
   0,   /* field[0] = credential_id */
   1,   /* field[1] = reason */
+  2,   /* field[2] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__revoke_logger_credential_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__revoke_logger_credential_request__descriptor =
 {
@@ -6696,7 +6800,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__revoke_logger_credential
   "Wattline__Tenancy__V1__RevokeLoggerCredentialRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__RevokeLoggerCredentialRequest),
-  2,
+  3,
   wattline__tenancy__v1__revoke_logger_credential_request__field_descriptors,
   wattline__tenancy__v1__revoke_logger_credential_request__field_indices_by_name,
   1,  wattline__tenancy__v1__revoke_logger_credential_request__number_ranges,
@@ -6741,7 +6845,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__revoke_logger_credential
   (ProtobufCMessageInit) wattline__tenancy__v1__revoke_logger_credential_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__decommission_logger_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__decommission_logger_request__field_descriptors[3] =
 {
   {
     "logger_id",
@@ -6767,15 +6871,28 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__decommission_logger
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__DecommissionLoggerRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__decommission_logger_request__field_indices_by_name[] = {
   0,   /* field[0] = logger_id */
   1,   /* field[1] = reason */
+  2,   /* field[2] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__decommission_logger_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__decommission_logger_request__descriptor =
 {
@@ -6785,7 +6902,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__decommission_logger_requ
   "Wattline__Tenancy__V1__DecommissionLoggerRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__DecommissionLoggerRequest),
-  2,
+  3,
   wattline__tenancy__v1__decommission_logger_request__field_descriptors,
   wattline__tenancy__v1__decommission_logger_request__field_indices_by_name,
   1,  wattline__tenancy__v1__decommission_logger_request__number_ranges,
@@ -6830,7 +6947,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__decommission_logger_resp
   (ProtobufCMessageInit) wattline__tenancy__v1__decommission_logger_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__create_meter_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__create_meter_request__field_descriptors[7] =
 {
   {
     "logger_id",
@@ -6904,6 +7021,18 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__create_meter_reques
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__CreateMeterRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__create_meter_request__field_indices_by_name[] = {
   0,   /* field[0] = logger_id */
@@ -6912,11 +7041,12 @@ static const unsigned wattline__tenancy__v1__create_meter_request__field_indices
   3,   /* field[3] = model */
   5,   /* field[5] = name */
   4,   /* field[4] = serial_number */
+  6,   /* field[6] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__create_meter_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__create_meter_request__descriptor =
 {
@@ -6926,7 +7056,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__create_meter_request__de
   "Wattline__Tenancy__V1__CreateMeterRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__CreateMeterRequest),
-  6,
+  7,
   wattline__tenancy__v1__create_meter_request__field_descriptors,
   wattline__tenancy__v1__create_meter_request__field_indices_by_name,
   1,  wattline__tenancy__v1__create_meter_request__number_ranges,
@@ -6971,7 +7101,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__create_meter_response__d
   (ProtobufCMessageInit) wattline__tenancy__v1__create_meter_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_meter_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_meter_request__field_descriptors[2] =
 {
   {
     "meter_id",
@@ -6985,14 +7115,27 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__get_meter_request__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__GetMeterRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__get_meter_request__field_indices_by_name[] = {
   0,   /* field[0] = meter_id */
+  1,   /* field[1] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__get_meter_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__get_meter_request__descriptor =
 {
@@ -7002,7 +7145,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__get_meter_request__descr
   "Wattline__Tenancy__V1__GetMeterRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__GetMeterRequest),
-  1,
+  2,
   wattline__tenancy__v1__get_meter_request__field_descriptors,
   wattline__tenancy__v1__get_meter_request__field_indices_by_name,
   1,  wattline__tenancy__v1__get_meter_request__number_ranges,
@@ -7188,7 +7331,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__list_meters_response__de
   (ProtobufCMessageInit) wattline__tenancy__v1__list_meters_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_meter_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_meter_request__field_descriptors[8] =
 {
   {
     "meter_id",
@@ -7274,6 +7417,18 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_meter_reques
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__UpdateMeterRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__update_meter_request__field_indices_by_name[] = {
   1,   /* field[1] = logger_id */
@@ -7283,11 +7438,12 @@ static const unsigned wattline__tenancy__v1__update_meter_request__field_indices
   4,   /* field[4] = model */
   6,   /* field[6] = name */
   5,   /* field[5] = serial_number */
+  7,   /* field[7] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__update_meter_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__update_meter_request__descriptor =
 {
@@ -7297,7 +7453,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__update_meter_request__de
   "Wattline__Tenancy__V1__UpdateMeterRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__UpdateMeterRequest),
-  7,
+  8,
   wattline__tenancy__v1__update_meter_request__field_descriptors,
   wattline__tenancy__v1__update_meter_request__field_indices_by_name,
   1,  wattline__tenancy__v1__update_meter_request__number_ranges,
@@ -7342,7 +7498,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__update_meter_response__d
   (ProtobufCMessageInit) wattline__tenancy__v1__update_meter_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__create_channel_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__create_channel_request__field_descriptors[8] =
 {
   {
     "meter_id",
@@ -7428,6 +7584,18 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__create_channel_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__CreateChannelRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__create_channel_request__field_indices_by_name[] = {
   4,   /* field[4] = cumulative */
@@ -7436,12 +7604,13 @@ static const unsigned wattline__tenancy__v1__create_channel_request__field_indic
   1,   /* field[1] = name */
   2,   /* field[2] = quantity */
   5,   /* field[5] = rollover_value */
+  7,   /* field[7] = tenant_id */
   3,   /* field[3] = unit */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__create_channel_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__create_channel_request__descriptor =
 {
@@ -7451,7 +7620,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__create_channel_request__
   "Wattline__Tenancy__V1__CreateChannelRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__CreateChannelRequest),
-  7,
+  8,
   wattline__tenancy__v1__create_channel_request__field_descriptors,
   wattline__tenancy__v1__create_channel_request__field_indices_by_name,
   1,  wattline__tenancy__v1__create_channel_request__number_ranges,

@@ -748,10 +748,15 @@ struct  Wattline__Consent__V1__SignRequest
    * attempt's receipt instead of signing twice.
    */
   ProtobufCBinaryData request_id;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__CONSENT__V1__SIGN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__consent__v1__sign_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, NULL, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, NULL, {0,NULL}, {0,NULL} }
 
 
 /*
@@ -797,10 +802,15 @@ struct  Wattline__Consent__V1__RevokeRequest
    * attempt's receipt.
    */
   ProtobufCBinaryData request_id;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__CONSENT__V1__REVOKE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__consent__v1__revoke_request__descriptor) \
-    , {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string, NULL, {0,NULL} }
+    , {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string, NULL, {0,NULL}, {0,NULL} }
 
 
 /*
@@ -829,10 +839,15 @@ struct  Wattline__Consent__V1__GetStatusRequest
    * The site.
    */
   ProtobufCBinaryData site_id;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__CONSENT__V1__GET_STATUS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__consent__v1__get_status_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL} }
 
 
 /*
@@ -878,10 +893,15 @@ struct  Wattline__Consent__V1__ListReceiptsRequest
    * Token from a previous response's next_page_token; empty = first page.
    */
   char *page_token;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__CONSENT__V1__LIST_RECEIPTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__consent__v1__list_receipts_request__descriptor) \
-    , {0,NULL}, WATTLINE__CONSENT__V1__RECEIPT_KIND__RECEIPT_KIND_UNSPECIFIED, 0, (char *)protobuf_c_empty_string }
+    , {0,NULL}, WATTLINE__CONSENT__V1__RECEIPT_KIND__RECEIPT_KIND_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*

@@ -501,10 +501,15 @@ struct  Wattline__Ims__V1__RevokeInvitationRequest
    * Invitation to revoke.
    */
   ProtobufCBinaryData invitation_id;
+  /*
+   * Tenant owning the invitation: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the invitation is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__IMS__V1__REVOKE_INVITATION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__revoke_invitation_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL} }
 
 
 /*
@@ -1225,10 +1230,15 @@ struct  Wattline__Ims__V1__RevokeIntegrationCredentialRequest
    * Credential to revoke.
    */
   ProtobufCBinaryData credential_id;
+  /*
+   * Tenant owning the credential: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the credential is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__IMS__V1__REVOKE_INTEGRATION_CREDENTIAL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__revoke_integration_credential_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL} }
 
 
 /*

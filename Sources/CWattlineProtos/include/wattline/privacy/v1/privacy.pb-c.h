@@ -441,10 +441,15 @@ struct  Wattline__Privacy__V1__ExportTelemetryRequest
    * File format.
    */
   Wattline__Privacy__V1__ExportFormat format;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__PRIVACY__V1__EXPORT_TELEMETRY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__privacy__v1__export_telemetry_request__descriptor) \
-    , {0,NULL}, NULL, 0,NULL, WATTLINE__PRIVACY__V1__EXPORT_FORMAT__EXPORT_FORMAT_UNSPECIFIED }
+    , {0,NULL}, NULL, 0,NULL, WATTLINE__PRIVACY__V1__EXPORT_FORMAT__EXPORT_FORMAT_UNSPECIFIED, {0,NULL} }
 
 
 typedef enum {

@@ -1064,10 +1064,15 @@ struct  Wattline__Tenancy__V1__GetSiteRequest
    * The site.
    */
   ProtobufCBinaryData site_id;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__GET_SITE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__get_site_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL} }
 
 
 /*
@@ -1159,6 +1164,11 @@ struct  Wattline__Tenancy__V1__UpdateSiteRequest
    * The site.
    */
   ProtobufCBinaryData site_id;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
   Wattline__Tenancy__V1__UpdateSiteRequest__NameUpdateCase name_update_case;
   union {
     /*
@@ -1183,7 +1193,7 @@ struct  Wattline__Tenancy__V1__UpdateSiteRequest
 };
 #define WATTLINE__TENANCY__V1__UPDATE_SITE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__update_site_request__descriptor) \
-    , {0,NULL}, WATTLINE__TENANCY__V1__UPDATE_SITE_REQUEST__NAME_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_SITE_REQUEST__ADDRESS_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_SITE_REQUEST__TIME_ZONE_UPDATE__NOT_SET, {0} }
+    , {0,NULL}, {0,NULL}, WATTLINE__TENANCY__V1__UPDATE_SITE_REQUEST__NAME_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_SITE_REQUEST__ADDRESS_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_SITE_REQUEST__TIME_ZONE_UPDATE__NOT_SET, {0} }
 
 
 /*
@@ -1216,10 +1226,15 @@ struct  Wattline__Tenancy__V1__SetSiteResponsibleRequest
    * The new Responsible: an identity holding a role in the site's tenant.
    */
   ProtobufCBinaryData identity_id;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__SET_SITE_RESPONSIBLE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__set_site_responsible_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 /*
@@ -1425,10 +1440,15 @@ struct  Wattline__Tenancy__V1__RegisterLoggerRequest
    * Display name (at most 100 characters).
    */
   char *name;
+  /*
+   * Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__REGISTER_LOGGER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__register_logger_request__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*
@@ -1457,10 +1477,15 @@ struct  Wattline__Tenancy__V1__GetLoggerRequest
    * The logger.
    */
   ProtobufCBinaryData logger_id;
+  /*
+   * Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__GET_LOGGER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__get_logger_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL} }
 
 
 /*
@@ -1546,10 +1571,15 @@ struct  Wattline__Tenancy__V1__ProvisionLoggerCredentialRequest
    * CSR to sign, or a request for an API secret.
    */
   Wattline__Tenancy__V1__CredentialMaterial *material;
+  /*
+   * Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__PROVISION_LOGGER_CREDENTIAL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__provision_logger_credential_request__descriptor) \
-    , {0,NULL}, NULL }
+    , {0,NULL}, NULL, {0,NULL} }
 
 
 /*
@@ -1586,10 +1616,15 @@ struct  Wattline__Tenancy__V1__RotateLoggerCredentialRequest
    * Seconds the old credential keeps working after this call (0 = 86,400; at most 30 days).
    */
   uint32_t overlap_seconds;
+  /*
+   * Tenant owning the credential: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the credential is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__ROTATE_LOGGER_CREDENTIAL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__rotate_logger_credential_request__descriptor) \
-    , {0,NULL}, NULL, 0 }
+    , {0,NULL}, NULL, 0, {0,NULL} }
 
 
 /*
@@ -1626,10 +1661,15 @@ struct  Wattline__Tenancy__V1__RevokeLoggerCredentialRequest
    * Free-text reason, kept in the audit log (at most 500 characters).
    */
   char *reason;
+  /*
+   * Tenant owning the credential: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the credential is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__REVOKE_LOGGER_CREDENTIAL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__revoke_logger_credential_request__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string }
+    , {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*
@@ -1662,10 +1702,15 @@ struct  Wattline__Tenancy__V1__DecommissionLoggerRequest
    * Free-text reason, kept in the audit log (at most 500 characters).
    */
   char *reason;
+  /*
+   * Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__DECOMMISSION_LOGGER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__decommission_logger_request__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string }
+    , {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*
@@ -1714,10 +1759,15 @@ struct  Wattline__Tenancy__V1__CreateMeterRequest
    * Display name (at most 100 characters).
    */
   char *name;
+  /*
+   * Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__CREATE_METER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__create_meter_request__descriptor) \
-    , {0,NULL}, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*
@@ -1746,10 +1796,15 @@ struct  Wattline__Tenancy__V1__GetMeterRequest
    * The meter.
    */
   ProtobufCBinaryData meter_id;
+  /*
+   * Tenant owning the meter: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the meter is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__GET_METER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__get_meter_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL} }
 
 
 /*
@@ -1867,6 +1922,11 @@ struct  Wattline__Tenancy__V1__UpdateMeterRequest
    * empty = unchanged.
    */
   ProtobufCBinaryData logger_id;
+  /*
+   * Tenant owning the meter: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the meter is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
   Wattline__Tenancy__V1__UpdateMeterRequest__ModbusAddressUpdateCase modbus_address_update_case;
   union {
     /*
@@ -1905,7 +1965,7 @@ struct  Wattline__Tenancy__V1__UpdateMeterRequest
 };
 #define WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__update_meter_request__descriptor) \
-    , {0,NULL}, {0,NULL}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__MODBUS_ADDRESS_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__MANUFACTURER_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__MODEL_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__SERIAL_NUMBER_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__NAME_UPDATE__NOT_SET, {0} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__MODBUS_ADDRESS_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__MANUFACTURER_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__MODEL_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__SERIAL_NUMBER_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_METER_REQUEST__NAME_UPDATE__NOT_SET, {0} }
 
 
 /*
@@ -1959,10 +2019,15 @@ struct  Wattline__Tenancy__V1__CreateChannelRequest
    * Decimal places to display and export (0 to 9).
    */
   uint32_t decimal_places;
+  /*
+   * Tenant owning the meter: the tenant the call acts in (docs/identity.md, "The call's
+   * tenant"). PERMISSION_DENIED without a role there; the meter is looked up in it only.
+   */
+  ProtobufCBinaryData tenant_id;
 };
 #define WATTLINE__TENANCY__V1__CREATE_CHANNEL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__create_channel_request__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string, WATTLINE__TENANCY__V1__QUANTITY__QUANTITY_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , {0,NULL}, (char *)protobuf_c_empty_string, WATTLINE__TENANCY__V1__QUANTITY__QUANTITY_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, {0,NULL} }
 
 
 /*

@@ -907,6 +907,9 @@ extension ConsentV1 {
         /// Client-generated UUIDv7 for this attempt; a retry with the same id returns the first
         /// attempt's receipt instead of signing twice.
         public var requestID: [UInt8] = []
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -925,6 +928,7 @@ extension ConsentV1 {
             c.pointee.n_scopes = scopes.count; c.pointee.scopes = arena.array(scopes) { ProtoCEnum.lower($0) }
             if let value = client { c.pointee.client = arena.message(value) }
             c.pointee.request_id = arena.binary(requestID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -934,6 +938,7 @@ extension ConsentV1 {
             scopes = try ProtoLift.array(c.pointee.scopes, c.pointee.n_scopes) { ProtoCEnum.lift($0) }
             client = try ProtoLift.message(c.pointee.client) as ConsentV1.ClientInfo?
             requestID = ProtoLift.bytes(c.pointee.request_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -980,6 +985,9 @@ extension ConsentV1 {
         /// Client-generated UUIDv7 for this attempt; a retry with the same id returns the first
         /// attempt's receipt.
         public var requestID: [UInt8] = []
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -997,6 +1005,7 @@ extension ConsentV1 {
             c.pointee.reason = arena.cString(reason)
             if let value = client { c.pointee.client = arena.message(value) }
             c.pointee.request_id = arena.binary(requestID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -1005,6 +1014,7 @@ extension ConsentV1 {
             reason = try ProtoLift.string(c.pointee.reason, in: Self.protoName)
             client = try ProtoLift.message(c.pointee.client) as ConsentV1.ClientInfo?
             requestID = ProtoLift.bytes(c.pointee.request_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -1042,6 +1052,9 @@ extension ConsentV1 {
 
         /// The site.
         public var siteID: [UInt8] = []
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -1055,10 +1068,12 @@ extension ConsentV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.site_id = arena.binary(siteID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             siteID = ProtoLift.bytes(c.pointee.site_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -1106,6 +1121,9 @@ extension ConsentV1 {
         public var pageSize: UInt32 = 0
         /// Token from a previous response's next_page_token; empty = first page.
         public var pageToken: String = ""
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -1122,6 +1140,7 @@ extension ConsentV1 {
             c.pointee.receipt_kind = ProtoCEnum.lower(receiptKind)
             c.pointee.page_size = pageSize
             c.pointee.page_token = arena.cString(pageToken)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -1129,6 +1148,7 @@ extension ConsentV1 {
             receiptKind = ProtoCEnum.lift(c.pointee.receipt_kind)
             pageSize = c.pointee.page_size
             pageToken = try ProtoLift.string(c.pointee.page_token, in: Self.protoName)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 

@@ -592,6 +592,9 @@ extension ImsV1 {
 
         /// Invitation to revoke.
         public var invitationID: [UInt8] = []
+        /// Tenant owning the invitation: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the invitation is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -605,10 +608,12 @@ extension ImsV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.invitation_id = arena.binary(invitationID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             invitationID = ProtoLift.bytes(c.pointee.invitation_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -1713,6 +1718,9 @@ extension ImsV1 {
 
         /// Credential to revoke.
         public var credentialID: [UInt8] = []
+        /// Tenant owning the credential: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the credential is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -1726,10 +1734,12 @@ extension ImsV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.credential_id = arena.binary(credentialID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             credentialID = ProtoLift.bytes(c.pointee.credential_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 

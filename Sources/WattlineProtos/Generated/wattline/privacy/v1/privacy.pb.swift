@@ -533,6 +533,9 @@ extension PrivacyV1 {
         public var channelIDs: [UInt64] = []
         /// File format.
         public var format: PrivacyV1.ExportFormat = .unspecified
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -549,6 +552,7 @@ extension PrivacyV1 {
             if let value = range { c.pointee.range = arena.message(value) }
             c.pointee.n_channel_ids = channelIDs.count; c.pointee.channel_ids = arena.array(channelIDs)
             c.pointee.format = ProtoCEnum.lower(format)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -556,6 +560,7 @@ extension PrivacyV1 {
             range = try ProtoLift.message(c.pointee.range) as PrivacyV1.TimeRange?
             channelIDs = ProtoLift.array(c.pointee.channel_ids, c.pointee.n_channel_ids)
             format = ProtoCEnum.lift(c.pointee.format)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 

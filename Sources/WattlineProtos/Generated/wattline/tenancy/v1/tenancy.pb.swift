@@ -1350,6 +1350,9 @@ extension TenancyV1 {
 
         /// The site.
         public var siteID: [UInt8] = []
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -1363,10 +1366,12 @@ extension TenancyV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.site_id = arena.binary(siteID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             siteID = ProtoLift.bytes(c.pointee.site_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -1470,6 +1475,9 @@ extension TenancyV1 {
 
         /// The site.
         public var siteID: [UInt8] = []
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
         /// New display name, if it changes.
         public var nameUpdate: NameUpdate? = nil
         /// New address, if it changes.
@@ -1507,6 +1515,7 @@ extension TenancyV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.site_id = arena.binary(siteID)
+            c.pointee.tenant_id = arena.binary(tenantID)
             switch nameUpdate {
             case nil: break
             case .name(let value):
@@ -1529,6 +1538,7 @@ extension TenancyV1 {
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             siteID = ProtoLift.bytes(c.pointee.site_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
             switch c.pointee.name_update_case.rawValue {
             case 2: nameUpdate = .name(try ProtoLift.string(c.pointee.name, in: Self.protoName))
             default: nameUpdate = nil
@@ -1580,6 +1590,9 @@ extension TenancyV1 {
         public var siteID: [UInt8] = []
         /// The new Responsible: an identity holding a role in the site's tenant.
         public var identityID: [UInt8] = []
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -1594,11 +1607,13 @@ extension TenancyV1 {
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.site_id = arena.binary(siteID)
             c.pointee.identity_id = arena.binary(identityID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             siteID = ProtoLift.bytes(c.pointee.site_id)
             identityID = ProtoLift.bytes(c.pointee.identity_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -1894,6 +1909,9 @@ extension TenancyV1 {
         public var firmwareVersion: String = ""
         /// Display name (at most 100 characters).
         public var name: String = ""
+        /// Tenant owning the site: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the site is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -1911,6 +1929,7 @@ extension TenancyV1 {
             c.pointee.model = arena.cString(model)
             c.pointee.firmware_version = arena.cString(firmwareVersion)
             c.pointee.name = arena.cString(name)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -1919,6 +1938,7 @@ extension TenancyV1 {
             model = try ProtoLift.string(c.pointee.model, in: Self.protoName)
             firmwareVersion = try ProtoLift.string(c.pointee.firmware_version, in: Self.protoName)
             name = try ProtoLift.string(c.pointee.name, in: Self.protoName)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -1956,6 +1976,9 @@ extension TenancyV1 {
 
         /// The logger.
         public var loggerID: [UInt8] = []
+        /// Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -1969,10 +1992,12 @@ extension TenancyV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.logger_id = arena.binary(loggerID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             loggerID = ProtoLift.bytes(c.pointee.logger_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -2086,6 +2111,9 @@ extension TenancyV1 {
         public var loggerID: [UInt8] = []
         /// CSR to sign, or a request for an API secret.
         public var material: TenancyV1.CredentialMaterial? = nil
+        /// Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -2100,11 +2128,13 @@ extension TenancyV1 {
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.logger_id = arena.binary(loggerID)
             if let value = material { c.pointee.material = arena.message(value) }
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             loggerID = ProtoLift.bytes(c.pointee.logger_id)
             material = try ProtoLift.message(c.pointee.material) as TenancyV1.CredentialMaterial?
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -2146,6 +2176,9 @@ extension TenancyV1 {
         public var material: TenancyV1.CredentialMaterial? = nil
         /// Seconds the old credential keeps working after this call (0 = 86,400; at most 30 days).
         public var overlapSeconds: UInt32 = 0
+        /// Tenant owning the credential: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the credential is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -2161,12 +2194,14 @@ extension TenancyV1 {
             c.pointee.credential_id = arena.binary(credentialID)
             if let value = material { c.pointee.material = arena.message(value) }
             c.pointee.overlap_seconds = overlapSeconds
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             credentialID = ProtoLift.bytes(c.pointee.credential_id)
             material = try ProtoLift.message(c.pointee.material) as TenancyV1.CredentialMaterial?
             overlapSeconds = c.pointee.overlap_seconds
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -2210,6 +2245,9 @@ extension TenancyV1 {
         public var credentialID: [UInt8] = []
         /// Free-text reason, kept in the audit log (at most 500 characters).
         public var reason: String = ""
+        /// Tenant owning the credential: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the credential is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -2224,11 +2262,13 @@ extension TenancyV1 {
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.credential_id = arena.binary(credentialID)
             c.pointee.reason = arena.cString(reason)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             credentialID = ProtoLift.bytes(c.pointee.credential_id)
             reason = try ProtoLift.string(c.pointee.reason, in: Self.protoName)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -2268,6 +2308,9 @@ extension TenancyV1 {
         public var loggerID: [UInt8] = []
         /// Free-text reason, kept in the audit log (at most 500 characters).
         public var reason: String = ""
+        /// Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -2282,11 +2325,13 @@ extension TenancyV1 {
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.logger_id = arena.binary(loggerID)
             c.pointee.reason = arena.cString(reason)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             loggerID = ProtoLift.bytes(c.pointee.logger_id)
             reason = try ProtoLift.string(c.pointee.reason, in: Self.protoName)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -2334,6 +2379,9 @@ extension TenancyV1 {
         public var serialNumber: String = ""
         /// Display name (at most 100 characters).
         public var name: String = ""
+        /// Tenant owning the logger: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the logger is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -2352,6 +2400,7 @@ extension TenancyV1 {
             c.pointee.model = arena.cString(model)
             c.pointee.serial_number = arena.cString(serialNumber)
             c.pointee.name = arena.cString(name)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -2361,6 +2410,7 @@ extension TenancyV1 {
             model = try ProtoLift.string(c.pointee.model, in: Self.protoName)
             serialNumber = try ProtoLift.string(c.pointee.serial_number, in: Self.protoName)
             name = try ProtoLift.string(c.pointee.name, in: Self.protoName)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -2398,6 +2448,9 @@ extension TenancyV1 {
 
         /// The meter.
         public var meterID: [UInt8] = []
+        /// Tenant owning the meter: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the meter is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -2411,10 +2464,12 @@ extension TenancyV1 {
 
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.meter_id = arena.binary(meterID)
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             meterID = ProtoLift.bytes(c.pointee.meter_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
@@ -2530,6 +2585,9 @@ extension TenancyV1 {
         /// New logger if the meter moves: another logger of the same site, not decommissioned;
         /// empty = unchanged.
         public var loggerID: [UInt8] = []
+        /// Tenant owning the meter: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the meter is looked up in it only.
+        public var tenantID: [UInt8] = []
         /// New Modbus address, if it changes.
         public var modbusAddressUpdate: ModbusAddressUpdate? = nil
         /// New manufacturer, if it changes.
@@ -2584,6 +2642,7 @@ extension TenancyV1 {
         package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
             c.pointee.meter_id = arena.binary(meterID)
             c.pointee.logger_id = arena.binary(loggerID)
+            c.pointee.tenant_id = arena.binary(tenantID)
             switch modbusAddressUpdate {
             case nil: break
             case .modbusAddress(let value):
@@ -2619,6 +2678,7 @@ extension TenancyV1 {
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
             meterID = ProtoLift.bytes(c.pointee.meter_id)
             loggerID = ProtoLift.bytes(c.pointee.logger_id)
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
             switch c.pointee.modbus_address_update_case.rawValue {
             case 3: modbusAddressUpdate = .modbusAddress(c.pointee.modbus_address)
             default: modbusAddressUpdate = nil
@@ -2689,6 +2749,9 @@ extension TenancyV1 {
         public var rolloverValue: Double = 0
         /// Decimal places to display and export (0 to 9).
         public var decimalPlaces: UInt32 = 0
+        /// Tenant owning the meter: the tenant the call acts in (docs/identity.md, "The call's
+        /// tenant"). PERMISSION_DENIED without a role there; the meter is looked up in it only.
+        public var tenantID: [UInt8] = []
 
         public init() {}
 
@@ -2708,6 +2771,7 @@ extension TenancyV1 {
             c.pointee.cumulative = cumulative ? 1 : 0
             c.pointee.rollover_value = rolloverValue
             c.pointee.decimal_places = decimalPlaces
+            c.pointee.tenant_id = arena.binary(tenantID)
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -2718,6 +2782,7 @@ extension TenancyV1 {
             cumulative = c.pointee.cumulative != 0
             rolloverValue = c.pointee.rollover_value
             decimalPlaces = c.pointee.decimal_places
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
         }
     }
 
