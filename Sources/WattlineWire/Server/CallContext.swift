@@ -102,8 +102,13 @@ public struct CallFailure: Error, Hashable, Sendable, CustomStringConvertible {
     public static func cancelled(_ message: String = "cancelled") -> CallFailure { CallFailure(code: 1, message) }
     public static func invalidArgument(_ message: String) -> CallFailure { CallFailure(code: 3, message) }
     public static func deadlineExceeded(_ message: String = "deadline exceeded") -> CallFailure { CallFailure(code: 4, message) }
+    public static func notFound(_ message: String) -> CallFailure { CallFailure(code: 5, message) }
+    public static func alreadyExists(_ message: String) -> CallFailure { CallFailure(code: 6, message) }
     public static func permissionDenied(_ message: String) -> CallFailure { CallFailure(code: 7, message) }
     public static func resourceExhausted(_ message: String) -> CallFailure { CallFailure(code: 8, message) }
+    public static func failedPrecondition(_ message: String) -> CallFailure { CallFailure(code: 9, message) }
+    public static func aborted(_ message: String) -> CallFailure { CallFailure(code: 10, message) }
+    public static func outOfRange(_ message: String) -> CallFailure { CallFailure(code: 11, message) }
     public static func unimplemented(_ message: String) -> CallFailure { CallFailure(code: 12, message) }
     public static func internalError(_ message: String = "internal error") -> CallFailure { CallFailure(code: 13, message) }
     public static func unavailable(_ message: String) -> CallFailure { CallFailure(code: 14, message) }
