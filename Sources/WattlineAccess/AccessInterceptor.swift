@@ -60,6 +60,13 @@ public struct AccessInterceptor: ServerInterceptor {
     /// in again with a stale token must not be locked out); elsewhere it is UNAUTHENTICATED.
     private func authenticate(_ context: CallContext, lenient: Bool) async throws -> (Principal, String?) {
         if let token = Self.bearerToken(context.authorization) {
+            if token.hasPrefix(LoggerSecret.prefix) {
+                guard let logger = try await directory.logger(secretSHA256: try sha256(Array(token.utf8))) else {
+                    if lenient { return (.anonymous, nil) }
+                    throw CallFailure.unauthenticated("this API secret belongs to no active logger")
+                }
+                return (logger.principal, logger.tenantID)
+            }
             do {
                 let known = try principal(of: token)
                 guard try await !directory.isSessionRevoked(known.sessionID) else {
@@ -79,7 +86,7 @@ public struct AccessInterceptor: ServerInterceptor {
                 if lenient { return (.anonymous, nil) }
                 throw CallFailure.unauthenticated("this client certificate belongs to no active logger")
             }
-            return (.logger(loggerID: logger.loggerID, siteID: logger.siteID, tenantID: logger.tenantID), logger.tenantID)
+            return (logger.principal, logger.tenantID)
         }
         return (.anonymous, nil)
     }
@@ -122,5 +129,11 @@ public struct AccessInterceptor: ServerInterceptor {
         case .unknownKeyID: "the access token was signed with an unknown key"
         case .wrongAudience, .wrongIssuer: "the access token is not for this service"
         }
+    }
+}
+
+extension LoggerIdentity {
+    var principal: Principal {
+        .logger(loggerID: loggerID, siteID: siteID, tenantID: tenantID, credentialID: credentialID)
     }
 }

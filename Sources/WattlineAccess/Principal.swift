@@ -6,8 +6,9 @@ public enum Principal: Sendable, Hashable {
     case person(identityID: String, sessionID: String, grants: Grants)
     /// A third-party integration with a client-credentials token, acting within its grants.
     case integration(credentialID: String, grants: Grants)
-    /// A data logger, by its client certificate: exactly one logger, site and tenant.
-    case logger(loggerID: String, siteID: String, tenantID: String)
+    /// A data logger, by its client certificate or API secret (`credentialID`): exactly one
+    /// logger, site and tenant.
+    case logger(loggerID: String, siteID: String, tenantID: String, credentialID: String)
 
     /// The tenant and site roles held, empty for loggers and nobody.
     public var grants: Grants {

@@ -37,6 +37,8 @@ struct ImsDirectory: CredentialDirectory {
     /// until then no certificate stands for a logger.
     func logger(certificateSHA256: String) async throws -> LoggerIdentity? { nil }
 
+    func logger(secretSHA256: [UInt8]) async throws -> LoggerIdentity? { nil }
+
     func isSessionRevoked(_ sessionID: String) async throws -> Bool {
         try await ims.isSessionRevoked(sessionID)
     }

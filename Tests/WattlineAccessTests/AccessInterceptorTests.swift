@@ -12,6 +12,7 @@ import WattlineWire
 final class FixedDirectory: CredentialDirectory {
     let revoked = NIOLockedValueBox<Set<String>>([])
     func logger(certificateSHA256: String) async throws -> LoggerIdentity? { nil }
+    func logger(secretSHA256: [UInt8]) async throws -> LoggerIdentity? { nil }
     func isSessionRevoked(_ sessionID: String) async throws -> Bool { revoked.withLockedValue { $0.contains(sessionID) } }
 }
 

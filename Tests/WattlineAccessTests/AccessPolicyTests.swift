@@ -53,7 +53,7 @@ struct AccessPolicyTests {
 
     @Test("a logger reaches ingest and its own configuration, nothing of people")
     func logger() {
-        let logger = Principal.logger(loggerID: "l", siteID: "s", tenantID: Self.tenant)
+        let logger = Principal.logger(loggerID: "l", siteID: "s", tenantID: Self.tenant, credentialID: "c")
         #expect(AccessPolicy.allows(logger, TelemetryV1.IngestService.Ingest.path, tenantID: Self.tenant))
         #expect(AccessPolicy.allows(logger, TenancyV1.MeterService.ListChannels.path, tenantID: Self.tenant))
         #expect(!AccessPolicy.allows(logger, TelemetryV1.QueryService.ReadRaw.path, tenantID: Self.tenant))

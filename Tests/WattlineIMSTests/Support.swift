@@ -152,5 +152,6 @@ extension UUID {
 struct IMSDirectory: CredentialDirectory {
     let service: ImsService
     func logger(certificateSHA256: String) async throws -> LoggerIdentity? { nil }
+    func logger(secretSHA256: [UInt8]) async throws -> LoggerIdentity? { nil }
     func isSessionRevoked(_ sessionID: String) async throws -> Bool { try await service.isSessionRevoked(sessionID) }
 }
