@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -65,6 +66,23 @@ struct AccessInterceptorTests {
         return Setup(server: server, client: client, issuer: issuer, directory: directory, seen: seen)
     }
 
+    static func uuidBytes(_ text: String) -> [UInt8] {
+        let uuid = UUID(uuidString: text)!.uuid
+        return withUnsafeBytes(of: uuid) { Array($0) }
+    }
+
+    static func readLatest(in tenant: String) -> TelemetryV1.ReadLatestRequest {
+        var request = TelemetryV1.ReadLatestRequest()
+        request.tenantID = uuidBytes(tenant)
+        return request
+    }
+
+    static func createSite(in tenant: String) -> TenancyV1.CreateSiteRequest {
+        var request = TenancyV1.CreateSiteRequest()
+        request.tenantID = uuidBytes(tenant)
+        return request
+    }
+
     static func code(_ body: () async throws -> Void) async -> UInt32? {
         do {
             try await body()
@@ -82,7 +100,7 @@ struct AccessInterceptorTests {
         defer { setup.server.close(promise: nil) }
         let client = setup.client
         #expect(try await client.unary(HealthV1.HealthService.Check.self, .init()).status == .serving)
-        #expect(await Self.code { _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init()) } == 16)
+        #expect(await Self.code { _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, Self.readLatest(in: Self.tenant)) } == 16)
         #expect(await Self.code { _ = try await client.unary(UndeclaredMethod.self, .init()) } == 7)
         // A stale token on a public method is ignored rather than refused.
         #expect(await Self.code { _ = try await client.unary(ImsV1.ImsService.Login.self, .init(), authorization: "Bearer junk") } == 0)
@@ -98,14 +116,14 @@ struct AccessInterceptorTests {
             tenantID: Self.tenant, roles: ["tenant:\(Self.tenant):viewer"])
         let client = setup.client
         #expect(await Self.code {
-            _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init(), authorization: "Bearer \(token.value)")
+            _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, Self.readLatest(in: Self.tenant), authorization: "Bearer \(token.value)")
         } == 0)
         let seen = setup.seen.withLockedValue { $0 }
         #expect(seen.count == 1)
         #expect(seen.first?.hasPrefix(Self.tenant) == true)
         #expect(seen.first?.contains("person") == true)
         #expect(await Self.code {
-            _ = try await client.unary(TenancyV1.SiteService.CreateSite.self, .init(), authorization: token.value)
+            _ = try await client.unary(TenancyV1.SiteService.CreateSite.self, Self.createSite(in: Self.tenant), authorization: token.value)
         } == 7)
 
         // The same role in another tenant grants nothing here.
@@ -113,8 +131,16 @@ struct AccessInterceptorTests {
             subject: "0190f5a8-0000-7000-8000-0000000000f1", sessionID: "0190f5a8-0000-7000-8000-0000000000e2",
             tenantID: Self.tenant, roles: ["tenant:\(Self.other):owner"])
         #expect(await Self.code {
-            _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init(), authorization: elsewhere.value)
+            _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, Self.readLatest(in: Self.tenant), authorization: elsewhere.value)
         } == 7)
+        // A request naming another tenant is refused, one naming none is malformed.
+        #expect(await Self.code {
+            _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, Self.readLatest(in: Self.other), authorization: token.value)
+        } == 7)
+        #expect(await Self.code {
+            _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init(), authorization: token.value)
+        } == 3)
+        #expect(setup.seen.withLockedValue { $0.count } == 1)
         await client.close()
     }
 
@@ -137,12 +163,12 @@ struct AccessInterceptorTests {
                    roles: ["tenant:\(Self.tenant):admin"])
         for token in [expired.value, String(decoding: tampered, as: UTF8.self), foreign.value] {
             #expect(await Self.code {
-                _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, .init(), authorization: token)
+                _ = try await client.unary(TelemetryV1.QueryService.ReadLatest.self, Self.readLatest(in: Self.tenant), authorization: token)
             } == 16)
         }
-        #expect(await Self.code { _ = try await client.unary(TenancyV1.SiteService.CreateSite.self, .init(), authorization: good.value) } == 0)
+        #expect(await Self.code { _ = try await client.unary(TenancyV1.SiteService.CreateSite.self, Self.createSite(in: Self.tenant), authorization: good.value) } == 0)
         setup.directory.revoked.withLockedValue { _ = $0.insert(session) }  // logout
-        #expect(await Self.code { _ = try await client.unary(TenancyV1.SiteService.CreateSite.self, .init(), authorization: good.value) } == 16)
+        #expect(await Self.code { _ = try await client.unary(TenancyV1.SiteService.CreateSite.self, Self.createSite(in: Self.tenant), authorization: good.value) } == 16)
         await client.close()
     }
 
