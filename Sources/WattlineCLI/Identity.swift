@@ -7,7 +7,7 @@ import WattlineStore
 import WattlineTLS
 
 /// `wattline ims create-operator` and `wattline login`: the first platform operator, and signing in
-/// through the Swift SDK. Passwords come from WATTLINE_PASSWORD or the first line of standard
+/// through the Swift SDK (the session is kept for the next commands, see `CLISession`). Passwords come from WATTLINE_PASSWORD or the first line of standard
 /// input, never from the command line (it shows in `ps`).
 enum IdentityCommands {
     static func password() throws -> String {
@@ -46,10 +46,11 @@ enum IdentityCommands {
             $0.email = email
             $0.password = secret
         }, options: CallOptions(timeout: .seconds(10)))
+        try CLISession(email: email, refreshToken: session.refreshToken).save()
         let me = try await ims.whoAmI(.init(), options: CallOptions(timeout: .seconds(5), authorization: session.accessToken))
         let seconds = max(0, (session.accessTokenExpiresAtMs - Int64(Date().timeIntervalSince1970 * 1_000)) / 1_000)
         print("signed in as \(me.email)\(me.platformOperator ? " (platform operator)" : "");"
-              + " access token valid for \(seconds) s; tokens not shown")
+              + " access token valid for \(seconds) s; session kept in .wattline/cli/session (tokens not shown)")
     }
 }
 

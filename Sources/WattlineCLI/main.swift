@@ -10,7 +10,14 @@
 //                                                calls HealthService.Check over TLS
 //   wattline ims create-operator --email E       the first platform operator (password: WATTLINE_PASSWORD or stdin)
 //   wattline login --email E [--host H] [--port P] [--ca PEM]
-//                                                signs in through the SDK and prints who we are
+//                                                signs in through the SDK; later commands use the session
+//   wattline whoami | logout                     the signed-in person and roles; ends the session
+//   wattline tenant create --name N [--country CC]                    (platform operator)
+//   wattline invite --tenant T --email E --role owner|admin|technician|viewer
+//   wattline register --token INVITATION --name NAME                 (password: WATTLINE_PASSWORD or stdin)
+//   wattline site create --tenant T --name N --time-zone Z [--responsible ID|me]
+//   wattline logger register --tenant T --site S --serial SN --model M
+//   wattline logger provision --tenant T --logger L [--out DIR] [--secret]
 import Foundation
 import WattlineCrypto
 import WattlineProtos
@@ -28,6 +35,14 @@ func usage() -> Never {
                wattline health [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem] [--service NAME]
                wattline ims create-operator --email E [--display-name NAME]
                wattline login --email E [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem]
+               wattline whoami | logout
+               wattline tenant create --name NAME [--country CC]
+               wattline invite --tenant T --email E --role owner|admin|technician|viewer
+               wattline register --token INVITATION_TOKEN --name DISPLAY_NAME
+               wattline site create --tenant T --name NAME --time-zone Europe/Zurich [--responsible IDENTITY|me]
+               wattline logger register --tenant T --site S --serial SERIAL --model MODEL
+               wattline logger provision --tenant T --logger L [--out .wattline/loggers] [--secret]
+        Commands after login use its session (.wattline/cli/session) and take --host/--port/--ca too.
         Passwords come from WATTLINE_PASSWORD or the first line of standard input.
         Without --database-url, commands use the embedded development cluster under ./.wattline
         (WATTLINE_ADMIN_DATABASE_URL overrides it).
@@ -102,6 +117,53 @@ do {
         guard let email = option("--email", in: arguments) else { usage() }
         let client = try connect()
         try await IdentityCommands.login(email: email, client: client)
+        await client.close()
+    case ("whoami", _):
+        let client = try connect()
+        try await TenancyCommands.whoAmI(client: client)
+        await client.close()
+    case ("logout", _):
+        let client = try connect()
+        let options = try await CLISession.authorized(client)
+        _ = try await ImsV1.ImsService.Client(client).logout(.init(), options: options)
+        CLISession.forget()
+        print("signed out")
+        await client.close()
+    case ("tenant", "create"):
+        guard let name = option("--name", in: arguments) else { usage() }
+        let client = try connect()
+        try await TenancyCommands.createTenant(name: name, country: option("--country", in: arguments), client: client)
+        await client.close()
+    case ("invite", _):
+        guard let tenant = option("--tenant", in: arguments), let email = option("--email", in: arguments),
+              let role = option("--role", in: arguments) else { usage() }
+        let client = try connect()
+        try await TenancyCommands.invite(tenant: tenant, email: email, role: role, client: client)
+        await client.close()
+    case ("register", _):
+        guard let token = option("--token", in: arguments), let name = option("--name", in: arguments) else { usage() }
+        let client = try connect()
+        try await TenancyCommands.register(token: token, displayName: name, password: try IdentityCommands.password(), client: client)
+        await client.close()
+    case ("site", "create"):
+        guard let tenant = option("--tenant", in: arguments), let name = option("--name", in: arguments),
+              let zone = option("--time-zone", in: arguments) else { usage() }
+        let client = try connect()
+        try await TenancyCommands.createSite(
+            tenant: tenant, name: name, timeZone: zone, responsible: option("--responsible", in: arguments), client: client)
+        await client.close()
+    case ("logger", "register"):
+        guard let tenant = option("--tenant", in: arguments), let site = option("--site", in: arguments),
+              let serial = option("--serial", in: arguments), let model = option("--model", in: arguments) else { usage() }
+        let client = try connect()
+        try await TenancyCommands.registerLogger(tenant: tenant, site: site, serial: serial, model: model, client: client)
+        await client.close()
+    case ("logger", "provision"):
+        guard let tenant = option("--tenant", in: arguments), let logger = option("--logger", in: arguments) else { usage() }
+        let client = try connect()
+        try await TenancyCommands.provisionLogger(
+            tenant: tenant, logger: logger, outDirectory: option("--out", in: arguments) ?? ".wattline/loggers",
+            secret: arguments.contains("--secret"), client: client)
         await client.close()
     default:
         usage()

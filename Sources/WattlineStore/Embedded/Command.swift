@@ -5,17 +5,17 @@ import Glibc
 /// Runs a program to completion with `posix_spawn` and `waitpid`, its output captured in a
 /// temporary file. Foundation's `Process` is avoided on purpose: its `waitUntilExit` can miss the
 /// exit of a child whose own children (here, the PostgreSQL daemon) outlive it.
-enum Command {
-    struct Failure: Error, CustomStringConvertible {
+public enum Command {
+    public struct Failure: Error, CustomStringConvertible {
         let program: String
         let status: Int32
         let output: String
-        var description: String { "\(program) failed (status \(status)): \(output.suffix(600))" }
+        public var description: String { "\(program) failed (status \(status)): \(output.suffix(600))" }
     }
 
     /// Runs `path` with `arguments`; returns its output, or throws `Failure` on a non-zero exit.
     @discardableResult
-    static func run(_ path: String, _ arguments: [String]) throws -> String {
+    public static func run(_ path: String, _ arguments: [String]) throws -> String {
         var template = Array("/tmp/wattline-command-XXXXXX".utf8CString)
         let outputFD = mkstemp(&template)
         guard outputFD >= 0 else { throw Failure(program: path, status: -1, output: "mkstemp: errno \(errno)") }
