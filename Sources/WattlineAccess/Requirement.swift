@@ -14,7 +14,8 @@ public enum Requirement: Sendable, Hashable {
     case anyToken
     /// At least this role in the call's tenant (people and integrations).
     case tenantRole(TenantRole)
-    /// The Responsible of the site the request names (of any site, for methods naming none).
+    /// The Responsible of the site the request names, a member of the call's tenant (of any site,
+    /// for methods naming none).
     case siteResponsible
     /// A platform operator.
     case platformOperator
@@ -34,8 +35,12 @@ public enum Requirement: Sendable, Hashable {
             guard let tenantID, let held = grants.tenantRoles[tenantID] else { return false }
             return held.includes(needed)
         case (.siteResponsible, .person(_, _, let grants)):
-            guard tenantID != nil || siteID == nil else { return false }
-            if let siteID { return grants.responsibleSites.contains(siteID) }
+            // Site grants name no tenant; a Responsible is always a member of the site's tenant
+            // (SiteService), and the handler finds the site in the call's tenant only.
+            if let siteID {
+                guard let tenantID, grants.tenantRoles[tenantID] != nil else { return false }
+                return grants.responsibleSites.contains(siteID)
+            }
             return !grants.responsibleSites.isEmpty
         case (.platformOperator, .person(_, _, let grants)):
             return grants.platformOperator

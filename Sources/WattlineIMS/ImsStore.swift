@@ -350,25 +350,6 @@ enum Subject {
     static func source(index: [UInt8]) -> [UInt8] { [0x02] + index }
 }
 
-/// Refresh tokens: 32 random bytes, base64url (43 characters); stored only as SHA-256 of the bytes.
-enum RefreshToken {
-    static let byteCount = 32
-    static let encodedCount = 43
-
-    static func generate() throws -> (value: String, hash: [UInt8]) {
-        let bytes = try SecretKey.random().withUnsafeBytes { Array($0) }
-        return (Base64URL.encode(bytes), try sha256(bytes))
-    }
-
-    /// The lookup hash of a presented token, or nil when it cannot be one of ours.
-    static func hash(_ presented: String) throws -> [UInt8]? {
-        guard presented.utf8.count == encodedCount, let bytes = Base64URL.decode(presented), bytes.count == byteCount else {
-            return nil
-        }
-        return try sha256(bytes)
-    }
-}
-
 /// RFC 9562 UUIDv7: 48-bit milliseconds, version, random.
 enum UUIDv7 {
     static func generate(now: Int64) -> UUID {
