@@ -9,7 +9,11 @@ struct CLISession: Codable {
     var email: String
     var refreshToken: String
 
-    static var path: String { FileManager.default.currentDirectoryPath + "/.wattline/cli/session" }
+    /// WATTLINE_CLI_SESSION, or `.wattline/cli/session` in the working directory.
+    static var path: String {
+        ProcessInfo.processInfo.environment["WATTLINE_CLI_SESSION"]
+            ?? FileManager.default.currentDirectoryPath + "/.wattline/cli/session"
+    }
 
     func save() throws {
         let directory = (Self.path as NSString).deletingLastPathComponent

@@ -107,6 +107,27 @@ enum TenancyCommands {
         }
     }
 
+    /// Connects as the logger with its certificate (mutual TLS, no token) and reads its own record.
+    static func checkLogger(tenant: String, logger: String, client: WattlineClient) async throws {
+        let (tenantID, loggerID) = (try bytes(tenant), try bytes(logger))
+        let record = try await TenancyV1.LoggerService.Client(client).getLogger(.with {
+            $0.tenantID = tenantID
+            $0.loggerID = loggerID
+        }, options: CallOptions(timeout: .seconds(10))).logger
+        print("logger \(text(record?.loggerID ?? [])) authenticated by its certificate; state \(record?.state.map { "\($0)" } ?? "-")")
+    }
+
+    static func revokeCredential(tenant: String, credential: String, client: WattlineClient) async throws {
+        let options = try await CLISession.authorized(client)
+        let (tenantID, credentialID) = (try bytes(tenant), try bytes(credential))
+        _ = try await TenancyV1.LoggerService.Client(client).revokeLoggerCredential(.with {
+            $0.tenantID = tenantID
+            $0.credentialID = credentialID
+            $0.reason = "revoked with the wattline CLI"
+        }, options: options)
+        print("revoked credential \(credential)")
+    }
+
     static func whoAmI(client: WattlineClient) async throws {
         let options = try await CLISession.authorized(client)
         let me = try await ImsV1.ImsService.Client(client).whoAmI(.init(), options: options)

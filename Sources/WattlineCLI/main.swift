@@ -18,6 +18,8 @@
 //   wattline site create --tenant T --name N --time-zone Z [--responsible ID|me]
 //   wattline logger register --tenant T --site S --serial SN --model M
 //   wattline logger provision --tenant T --logger L [--out DIR] [--secret]
+//   wattline logger check --tenant T --logger L --cert PEM --key KEY    calls as the logger (mutual TLS)
+//   wattline logger revoke --tenant T --credential C
 import Foundation
 import WattlineCrypto
 import WattlineProtos
@@ -42,7 +44,10 @@ func usage() -> Never {
                wattline site create --tenant T --name NAME --time-zone Europe/Zurich [--responsible IDENTITY|me]
                wattline logger register --tenant T --site S --serial SERIAL --model MODEL
                wattline logger provision --tenant T --logger L [--out .wattline/loggers] [--secret]
-        Commands after login use its session (.wattline/cli/session) and take --host/--port/--ca too.
+               wattline logger check --tenant T --logger L --cert LOGGER_PEM --key LOGGER_KEY
+               wattline logger revoke --tenant T --credential C
+        Commands after login use its session (WATTLINE_CLI_SESSION or .wattline/cli/session) and take
+        --host/--port/--ca too.
         Passwords come from WATTLINE_PASSWORD or the first line of standard input.
         Without --database-url, commands use the embedded development cluster under ./.wattline
         (WATTLINE_ADMIN_DATABASE_URL overrides it).
@@ -164,6 +169,20 @@ do {
         try await TenancyCommands.provisionLogger(
             tenant: tenant, logger: logger, outDirectory: option("--out", in: arguments) ?? ".wattline/loggers",
             secret: arguments.contains("--secret"), client: client)
+        await client.close()
+    case ("logger", "check"):
+        guard let tenant = option("--tenant", in: arguments), let logger = option("--logger", in: arguments),
+              let certificate = option("--cert", in: arguments), let key = option("--key", in: arguments) else { usage() }
+        let client = try WattlineClient(
+            host: option("--host", in: arguments) ?? "127.0.0.1", port: Int(option("--port", in: arguments) ?? "7443") ?? 7443,
+            caPath: option("--ca", in: arguments) ?? ".wattline/tls/ca.pem",
+            clientCertificatePath: certificate, clientKeyPath: key)
+        try await TenancyCommands.checkLogger(tenant: tenant, logger: logger, client: client)
+        await client.close()
+    case ("logger", "revoke"):
+        guard let tenant = option("--tenant", in: arguments), let credential = option("--credential", in: arguments) else { usage() }
+        let client = try connect()
+        try await TenancyCommands.revokeCredential(tenant: tenant, credential: credential, client: client)
         await client.close()
     default:
         usage()
