@@ -114,7 +114,8 @@ enum TenancyCommands {
             $0.tenantID = tenantID
             $0.loggerID = loggerID
         }, options: CallOptions(timeout: .seconds(10))).logger
-        print("logger \(text(record?.loggerID ?? [])) authenticated by its certificate; state \(record?.state.map { "\($0)" } ?? "-")")
+        let state = record.map { "\($0.state)" } ?? "-"
+        print("logger \(text(record?.loggerID ?? [])) authenticated by its certificate; state \(state)")
     }
 
     static func revokeCredential(tenant: String, credential: String, client: WattlineClient) async throws {
