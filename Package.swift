@@ -116,11 +116,20 @@ let package = Package(
             name: "WattlineCredentials",
             dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
 
+        // The composition root: every service behind the access interceptor (server and tests share it).
+        .target(
+            name: "WattlineServices",
+            dependencies: [
+                "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineIMS",
+                "WattlineTenancy", "WattlineCredentials",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         .executableTarget(
             name: "WattlineServer",
             dependencies: [
                 "WattlineProtos", "WattlineStore", "WattlineWire", "WattlineTLS", "WattlineObservability",
-                "WattlineAccess", "WattlineIMS", "WattlineCrypto", "WattlineTenancy", "WattlineCredentials",
+                "WattlineAccess", "WattlineIMS", "WattlineCrypto", "WattlineServices",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -186,6 +195,15 @@ let package = Package(
             dependencies: [
                 "WattlineCredentials", "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess",
                 "WattlineTLS", "WattlineTestSupport",
+            ]),
+        .testTarget(
+            name: "WattlineServicesTests",
+            dependencies: [
+                "WattlineServices", "WattlineIMS", "WattlineTenancy", "WattlineCredentials", "WattlineStore", "WattlineCrypto",
+                "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineClient", "WattlineTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(
             name: "SystemLibrariesTests",

@@ -38,7 +38,9 @@ enum TenancyCommands {
         print("registered identity \(text(response.identityID)) in tenant \(text(response.tenantID)) as \(response.role)")
     }
 
-    static func createSite(tenant: String, name: String, timeZone: String, responsible: String?, client: WattlineClient) async throws {
+    static func createSite(
+        tenant: String, name: String, address: String, country: String, timeZone: String, responsible: String?, client: WattlineClient
+    ) async throws {
         let options = try await CLISession.authorized(client)
         let responsibleID: [UInt8]
         if let responsible, responsible != "me" {
@@ -50,6 +52,10 @@ enum TenancyCommands {
         let site = try await TenancyV1.SiteService.Client(client).createSite(.with {
             $0.tenantID = tenantID
             $0.name = name
+            $0.address = .with {
+                $0.lines = address.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                $0.countryCode = country
+            }
             $0.timeZone = timeZone
             $0.responsibleIdentityID = responsibleID
         }, options: options).site

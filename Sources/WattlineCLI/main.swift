@@ -15,7 +15,7 @@
 //   wattline tenant create --name N [--country CC]                    (platform operator)
 //   wattline invite --tenant T --email E --role owner|admin|technician|viewer
 //   wattline register --token INVITATION --name NAME                 (password: WATTLINE_PASSWORD or stdin)
-//   wattline site create --tenant T --name N --time-zone Z [--responsible ID|me]
+//   wattline site create --tenant T --name N --address "L1;L2" --country CC --time-zone Z [--responsible ID|me]
 //   wattline logger register --tenant T --site S --serial SN --model M
 //   wattline logger provision --tenant T --logger L [--out DIR] [--secret]
 //   wattline logger check --tenant T --logger L --cert PEM --key KEY    calls as the logger (mutual TLS)
@@ -41,7 +41,8 @@ func usage() -> Never {
                wattline tenant create --name NAME [--country CC]
                wattline invite --tenant T --email E --role owner|admin|technician|viewer
                wattline register --token INVITATION_TOKEN --name DISPLAY_NAME
-               wattline site create --tenant T --name NAME --time-zone Europe/Zurich [--responsible IDENTITY|me]
+               wattline site create --tenant T --name NAME --address "LINE 1;LINE 2" --country CH
+                                    --time-zone Europe/Zurich [--responsible IDENTITY|me]
                wattline logger register --tenant T --site S --serial SERIAL --model MODEL
                wattline logger provision --tenant T --logger L [--out .wattline/loggers] [--secret]
                wattline logger check --tenant T --logger L --cert LOGGER_PEM --key LOGGER_KEY
@@ -152,10 +153,12 @@ do {
         await client.close()
     case ("site", "create"):
         guard let tenant = option("--tenant", in: arguments), let name = option("--name", in: arguments),
+              let address = option("--address", in: arguments), let country = option("--country", in: arguments),
               let zone = option("--time-zone", in: arguments) else { usage() }
         let client = try connect()
         try await TenancyCommands.createSite(
-            tenant: tenant, name: name, timeZone: zone, responsible: option("--responsible", in: arguments), client: client)
+            tenant: tenant, name: name, address: address, country: country, timeZone: zone,
+            responsible: option("--responsible", in: arguments), client: client)
         await client.close()
     case ("logger", "register"):
         guard let tenant = option("--tenant", in: arguments), let site = option("--site", in: arguments),

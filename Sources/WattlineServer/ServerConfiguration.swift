@@ -49,6 +49,11 @@ struct ServerConfiguration {
     /// The Ed25519 seed that signs access tokens (WATTLINE_TOKEN_KEY_FILE; dev: .wattline/keys).
     /// Every node of a deployment uses the same file, so any node verifies any token.
     var tokenKeyFile: String?
+    /// The device CA that issues logger certificates, PEM (WATTLINE_DEVICE_CA_CERT,
+    /// WATTLINE_DEVICE_CA_KEY; dev: the development CA in .wattline/tls). Client certificates are
+    /// verified against it unless --tls-client-ca names another CA.
+    var deviceCACertificate: String?
+    var deviceCAKey: String?
 
     static let usage = """
         usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
@@ -58,6 +63,7 @@ struct ServerConfiguration {
                                [--max-connections N] [--max-streams N] [--keepalive-ms MS]
                                [--idle-timeout-ms MS] [--drain-seconds S] [--echo | --no-echo]
                                [--ims-database-url URL] [--token-key-file PATH]
+                               [--device-ca-cert PEM] [--device-ca-key PEM]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
                      WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
                      WATTLINE_TLS_CERT, WATTLINE_TLS_KEY, WATTLINE_TLS_CLIENT_CA,
@@ -93,6 +99,8 @@ struct ServerConfiguration {
         if let value = environment["WATTLINE_ECHO"] { echo = !["0", "false", "no"].contains(value.lowercased()) }
         imsDatabaseURL = environment["WATTLINE_IMS_DATABASE_URL"]
         tokenKeyFile = environment["WATTLINE_TOKEN_KEY_FILE"]
+        deviceCACertificate = environment["WATTLINE_DEVICE_CA_CERT"]
+        deviceCAKey = environment["WATTLINE_DEVICE_CA_KEY"]
         var remaining = arguments[...]
         func value(for flag: String) throws -> String {
             guard let value = remaining.popFirst() else { throw ConfigurationError("\(flag) needs a value") }
@@ -125,6 +133,8 @@ struct ServerConfiguration {
             case "--echo": echo = true
             case "--ims-database-url": imsDatabaseURL = try value(for: argument)
             case "--token-key-file": tokenKeyFile = try value(for: argument)
+            case "--device-ca-cert": deviceCACertificate = try value(for: argument)
+            case "--device-ca-key": deviceCAKey = try value(for: argument)
             case "--no-echo": echo = false
             case "--help", "-h": throw ConfigurationError(Self.usage)
             default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")

@@ -1,7 +1,7 @@
 // wattline-server: the Wattline back-end process.
 //
 // It prepares its database and keys, then serves the Wattline protocol over TLS (OpenSSL) on
-// --host/--port. Today it serves the health check; the other services come with their issues.
+// --host/--port: identity, tenancy and credentials behind the access interceptor (WattlineServices).
 // Logs are logfmt lines on stderr; metrics are scraped from a separate local port (docs/operations.md).
 import Foundation
 import Logging
@@ -11,6 +11,7 @@ import WattlineCrypto
 import WattlineIMS
 import WattlineObservability
 import WattlineProtos
+import WattlineServices
 import WattlineStore
 import WattlineTLS
 import WattlineWire
@@ -30,7 +31,7 @@ let configuration: ServerConfiguration
 nonisolated(unsafe) var serverChannel: Channel?
 nonisolated(unsafe) var metricsEndpoint: MetricsEndpoint?
 nonisolated(unsafe) var reloadSignal: DispatchSourceSignal?
-nonisolated(unsafe) var identityService: ImsService?
+nonisolated(unsafe) var runningServices: Services?
 let connections = ConnectionRegistry()
 do {
     configuration = try ServerConfiguration(
@@ -89,9 +90,6 @@ do {
         throw ConfigurationError("set WATTLINE_MASTER_KEY_FILE or WATTLINE_MASTER_KEY: customer data is encrypted at rest")
     }
     let master = try MasterKey.load(path: keyFile ?? "", environment: environment)
-    let store = try await Store.open(.init(conninfo: appURL!)) { logger.info("\($0)", metadata: ["component": "store"]) }
-    _ = TenantKeyring(master: master)
-    logger.info("database ready (pool of \(store.pool.size) connections as an unprivileged role); master key \(master.id)")
 
     let tlsDirectory = FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/tls"
     guard let certificate = configuration.tlsCertificate ?? (configuration.dev ? tlsDirectory + "/server.pem" : nil),
@@ -99,9 +97,33 @@ do {
     else {
         throw ConfigurationError("set WATTLINE_TLS_CERT and WATTLINE_TLS_KEY: the server only speaks TLS")
     }
+    guard let deviceCACertificate = configuration.deviceCACertificate ?? (configuration.dev ? tlsDirectory + "/ca.pem" : nil),
+          let deviceCAKey = configuration.deviceCAKey ?? (configuration.dev ? tlsDirectory + "/ca.key" : nil)
+    else {
+        throw ConfigurationError("set WATTLINE_DEVICE_CA_CERT and WATTLINE_DEVICE_CA_KEY: loggers get certificates from it")
+    }
+    guard let imsURL, let tokenKeyFile else {
+        throw ConfigurationError("set WATTLINE_IMS_DATABASE_URL and WATTLINE_TOKEN_KEY_FILE: every call is authenticated")
+    }
+    var settings = Services.Settings(
+        appConninfo: appURL!, imsConninfo: imsURL, master: master,
+        tokenSigningKey: try Ed25519SigningKey(seed: MasterKeyFile.load(path: tokenKeyFile)),
+        deviceCA: try DeviceCA(
+            certificatePEM: String(contentsOfFile: deviceCACertificate, encoding: .utf8),
+            privateKeyPEM: String(contentsOfFile: deviceCAKey, encoding: .utf8)),
+        notifier: configuration.dev
+            ? DevelopmentNotifier { logger.notice("\($0)", metadata: ["component": "notifier"]) }
+            : NoDeliveryNotifier { logger.warning("\($0)", metadata: ["component": "notifier"]) })
+    settings.echo = configuration.echo ?? configuration.dev
+    let services = try await Services.start(settings, logger: logger)
+    runningServices = services
+    logger.info("database ready (pool of \(services.store.pool.size) connections as an unprivileged role); master key \(master.id)")
+
+    let revoked = services.revokedCertificates
     let tls = try TLSContextProvider(configuration: TLSConfiguration(
         certificateChainPath: certificate, privateKeyPath: key,
-        trustedCAPath: configuration.tlsClientCA ?? (configuration.dev ? tlsDirectory + "/ca.pem" : nil)))
+        trustedCAPath: configuration.tlsClientCA ?? deviceCACertificate,
+        certificateRevoked: { revoked.contains($0) }))
     // SIGHUP re-reads the certificate and key: new connections get them, open ones keep theirs.
     signal(SIGHUP, SIG_IGN)
     reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -115,14 +137,7 @@ do {
     }
     reloadSignal?.resume()
 
-    var router = Router()
-    guard let imsURL, let tokenKeyFile else {
-        throw ConfigurationError("set WATTLINE_IMS_DATABASE_URL and WATTLINE_TOKEN_KEY_FILE: every call is authenticated")
-    }
-    identityService = try await Identity.start(
-        imsConninfo: imsURL, master: master, tokenKeyFile: tokenKeyFile, router: &router, logger: logger)
-    HealthService.register(in: &router, store: store)
-    if configuration.echo ?? configuration.dev { EchoService.register(in: &router) }
+    let router = services.router
     let frozenRouter = router
     var wireOptions = ServerConnectionHandler.Options()
     wireOptions.settings = configuration.wireSettings
@@ -170,6 +185,6 @@ logger.notice("signal \(received), stopping: no new connections; draining \(conn
 try? await serverChannel?.close().get()
 await connections.drain(timeout: .seconds(configuration.drainSeconds))
 await metricsEndpoint?.stop()
-identityService?.shutdown()
+runningServices?.shutdown()
 logger.notice("stopped")
 withExtendedLifetime(signalSources) {}

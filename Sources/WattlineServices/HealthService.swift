@@ -3,12 +3,12 @@ import WattlineStore
 import WattlineWire
 
 /// `wattline.health.v1.HealthService`: the server is serving when its database answers.
-enum HealthService {
+public enum HealthService {
     static let services: Set<String> = Set(ProtoRegistry.methods.map { String($0.path.split(separator: "/")[0]) })
     /// How often Watch re-checks; a change is sent at most this late.
     static let watchInterval = Duration.seconds(2)
 
-    static func register(in router: inout Router, store: Store) {
+    public static func register(in router: inout Router, store: Store) {
         router.unary(HealthV1.HealthService.Check.self) { request, _ in
             guard request.service.isEmpty || services.contains(request.service) else {
                 throw CallFailure(code: 5, "this server does not host \(request.service)")

@@ -32,8 +32,8 @@ public struct CallContext: Sendable {
         self.peer = peer
     }
 
-    /// The same context carrying its decoded request.
-    func with(_ request: any ProtoMessage) -> CallContext {
+    /// The same context carrying its decoded request (the router does this before interceptors run).
+    public func with(_ request: any ProtoMessage) -> CallContext {
         var copy = self
         copy.request = request
         return copy

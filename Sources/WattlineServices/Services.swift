@@ -1,0 +1,109 @@
+import Logging
+import WattlineAccess
+import WattlineCredentials
+import WattlineCrypto
+import WattlineIMS
+import WattlineStore
+import WattlineTenancy
+import WattlineWire
+
+/// Everything `wattline-server` serves, assembled in one place: the router with every service
+/// behind the access interceptor, and the connect-time revocation set its TLS layer asks.
+/// Tests assemble the very same (the authorization matrix runs against it).
+public final class Services: Sendable {
+    public struct Settings: Sendable {
+        /// The server's role (`wattline_app`, under row-level security).
+        public var appConninfo: String
+        /// The identity service's role (`wattline_ims`, schema `ims` only).
+        public var imsConninfo: String
+        public var master: MasterKey
+        /// Signs access tokens; every node verifies with its public key, without the database.
+        public var tokenSigningKey: Ed25519SigningKey
+        /// Issues logger client certificates; mutual TLS trusts its certificate.
+        public var deviceCA: DeviceCA
+        /// Delivers invitation and password-reset tokens.
+        public var notifier: any Notifier
+        public var hasher = PasswordHasher()
+        public var ims = ImsConfiguration()
+        /// Serve the diagnostic echo service (development, benchmarks).
+        public var echo = false
+        public var issuer = "wattline"
+        public var audience = "wattline"
+        /// How often the revocation set is reloaded (other nodes' revocations arrive this late).
+        public var revocationRefresh: Duration = .seconds(30)
+
+        public init(
+            appConninfo: String, imsConninfo: String, master: MasterKey, tokenSigningKey: Ed25519SigningKey,
+            deviceCA: DeviceCA, notifier: any Notifier
+        ) {
+            self.appConninfo = appConninfo
+            self.imsConninfo = imsConninfo
+            self.master = master
+            self.tokenSigningKey = tokenSigningKey
+            self.deviceCA = deviceCA
+            self.notifier = notifier
+        }
+    }
+
+    /// Every method, behind `AccessInterceptor`.
+    public let router: Router
+    /// Logger certificates to refuse at connect (`TLSConfiguration.certificateRevoked`).
+    public let revokedCertificates: RevokedCertificates
+    public let store: Store
+    public let ims: ImsService
+    private let refresher: Task<Void, Never>
+
+    private init(router: Router, revokedCertificates: RevokedCertificates, store: Store, ims: ImsService, refresher: Task<Void, Never>) {
+        self.router = router
+        self.revokedCertificates = revokedCertificates
+        self.store = store
+        self.ims = ims
+        self.refresher = refresher
+    }
+
+    public static func start(_ settings: Settings, logger: Logger) async throws -> Services {
+        let store = try await Store.open(.init(conninfo: settings.appConninfo)) { logger.info("\($0)", metadata: ["component": "store"]) }
+        let keyring = TenantKeyring(master: settings.master)
+        let key = settings.tokenSigningKey
+        let issuer = try AccessTokenIssuer(signingKey: key, issuer: settings.issuer, audience: settings.audience)
+        let verifier = try AccessTokenVerifier(keys: [key.keyID: key.publicKey], issuer: settings.issuer, audience: settings.audience)
+        let ims = try await ImsService.open(
+            imsConninfo: settings.imsConninfo, master: settings.master, issuer: issuer, verifier: verifier,
+            tenants: StoreTenantDirectory(store: store), notifier: settings.notifier, hasher: settings.hasher,
+            configuration: settings.ims)
+        let registry = CredentialRegistry(store: store)
+        try await registry.revokedCertificates.refresh()
+
+        var router = Router()
+        router.intercept(AccessInterceptor(
+            verifier: verifier, directory: registry.directory { try await ims.isSessionRevoked($0) }))
+        HealthService.register(in: &router, store: store)
+        if settings.echo { EchoService.register(in: &router) }
+        ims.register(in: &router)
+        TenancyServices(store: store, keyring: keyring, people: ims.peopleDirectory).register(in: &router)
+        LoggerService(store: store, keyring: keyring, deviceCA: settings.deviceCA, registry: registry).register(in: &router)
+        IntegrationCredentialService(store: store, keyring: keyring, registry: registry, issuer: issuer).register(in: &router)
+        ConnectorSecretService(store: store, keyring: keyring).register(in: &router)
+
+        let revoked = registry.revokedCertificates
+        let interval = settings.revocationRefresh
+        let refresher = Task {
+            while true {
+                do { try await Task.sleep(for: interval) } catch { return }  // cancelled: shutting down
+                do {
+                    try await revoked.refresh()
+                } catch {
+                    logger.warning("revocation set not refreshed; keeping the previous one: \(error)")
+                }
+            }
+        }
+        logger.info("identity and access ready; access tokens signed with key \(key.keyID); \(revoked.count) logger certificates refused")
+        return Services(router: router, revokedCertificates: revoked, store: store, ims: ims, refresher: refresher)
+    }
+
+    public func shutdown() {
+        refresher.cancel()
+        ims.shutdown()
+        store.shutdown()
+    }
+}
