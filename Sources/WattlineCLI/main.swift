@@ -6,6 +6,8 @@
 //   wattline migrate [--database-url URL]        applies migrations (default: the dev cluster)
 //   wattline keys rotate-master --from FILE --to FILE [--database-url URL]
 //                                                re-wraps every data key under a new master key
+//   wattline keys stage-token-key | rotate-token-key [--file F]
+//                                                the access-token signing key ring (docs/identity.md)
 //   wattline health [--host H] [--port P] [--ca PEM] [--service NAME]
 //                                                calls HealthService.Check over TLS
 //   wattline ims create-operator --email E       the first platform operator (password: WATTLINE_PASSWORD or stdin)
@@ -34,6 +36,7 @@ func usage() -> Never {
                wattline dev-db start|stop|status|url
                wattline migrate [--database-url URL]
                wattline keys rotate-master --from OLD_KEY_FILE --to NEW_KEY_FILE [--database-url URL]
+               wattline keys stage-token-key | rotate-token-key [--file .wattline/keys/token-signing.key]
                wattline health [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem] [--service NAME]
                wattline ims create-operator --email E [--display-name NAME]
                wattline login --email E [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem]
@@ -109,6 +112,14 @@ do {
         let new = try MasterKey(MasterKeyFile.load(path: to))
         let count = try TenantKeyring.rotateMaster(adminConninfo: try adminConninfo(), from: old, to: new)
         print("re-wrapped \(count) data keys from master key \(old.id) to \(new.id); point the servers at the new key file")
+    case ("keys", "stage-token-key"):
+        let file = option("--file", in: arguments) ?? ProcessInfo.processInfo.environment["WATTLINE_TOKEN_KEY_FILE"] ?? ".wattline/keys/token-signing.key"
+        let keyID = try TokenKeyFiles.stage(path: file)
+        print("staged token signing key \(keyID); reload every server (SIGHUP) so they verify it, then rotate-token-key")
+    case ("keys", "rotate-token-key"):
+        let file = option("--file", in: arguments) ?? ProcessInfo.processInfo.environment["WATTLINE_TOKEN_KEY_FILE"] ?? ".wattline/keys/token-signing.key"
+        let (retired, current) = try TokenKeyFiles.rotate(path: file, now: UnixTime.now())
+        print("token signing key \(current) is current; \(retired) verifies until its tokens expire. Restart the servers one by one.")
     case ("health", _):
         let client = try connect()
         let response = try await client.unary(

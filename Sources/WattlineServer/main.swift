@@ -107,7 +107,7 @@ do {
     }
     var settings = Services.Settings(
         appConninfo: appURL!, imsConninfo: imsURL, master: master,
-        tokenSigningKey: try Ed25519SigningKey(seed: MasterKeyFile.load(path: tokenKeyFile)),
+        tokenKeys: try TokenKeyFiles.load(path: tokenKeyFile, now: UnixTime.now()),
         deviceCA: try DeviceCA(
             certificatePEM: String(contentsOfFile: deviceCACertificate, encoding: .utf8),
             privateKeyPEM: String(contentsOfFile: deviceCAKey, encoding: .utf8)),
@@ -133,6 +133,16 @@ do {
             logger.notice("TLS certificate and key reloaded", metadata: ["certificate": "\(certificate)"])
         } catch {
             logger.error("TLS reload failed; the previous certificate stays in use: \(error)")
+        }
+        do {
+            let ring = try TokenKeyFiles.load(path: tokenKeyFile, now: UnixTime.now())
+            if services.reloadTokenKeys(ring) {
+                logger.warning("token signing key rotated to \(ring.current.keyID); restart to sign with it (verifying both meanwhile)")
+            } else {
+                logger.notice("token verification keys reloaded: \(ring.verificationKeys(now: UnixTime.now()).keys.sorted())")
+            }
+        } catch {
+            logger.error("token key reload failed; the previous keys stay in use: \(error)")
         }
     }
     reloadSignal?.resume()

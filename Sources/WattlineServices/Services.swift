@@ -17,8 +17,9 @@ public final class Services: Sendable {
         /// The identity service's role (`wattline_ims`, schema `ims` only).
         public var imsConninfo: String
         public var master: MasterKey
-        /// Signs access tokens; every node verifies with its public key, without the database.
-        public var tokenSigningKey: Ed25519SigningKey
+        /// Signs access tokens with its current key; every node verifies with the published set
+        /// (current, staged, retired within retention), without the database.
+        public var tokenKeys: SigningKeyRing
         /// Issues logger client certificates; mutual TLS trusts its certificate.
         public var deviceCA: DeviceCA
         /// Delivers invitation and password-reset tokens.
@@ -33,13 +34,13 @@ public final class Services: Sendable {
         public var revocationRefresh: Duration = .seconds(30)
 
         public init(
-            appConninfo: String, imsConninfo: String, master: MasterKey, tokenSigningKey: Ed25519SigningKey,
+            appConninfo: String, imsConninfo: String, master: MasterKey, tokenKeys: SigningKeyRing,
             deviceCA: DeviceCA, notifier: any Notifier
         ) {
             self.appConninfo = appConninfo
             self.imsConninfo = imsConninfo
             self.master = master
-            self.tokenSigningKey = tokenSigningKey
+            self.tokenKeys = tokenKeys
             self.deviceCA = deviceCA
             self.notifier = notifier
         }
@@ -51,9 +52,18 @@ public final class Services: Sendable {
     public let revokedCertificates: RevokedCertificates
     public let store: Store
     public let ims: ImsService
+    /// Verifies every access token; its keys follow the ring (`reloadTokenKeys`).
+    public let verifier: AccessTokenVerifier
+    /// The key tokens are signed with until the process restarts.
+    public let signingKey: Ed25519PublicKey
     private let refresher: Task<Void, Never>
 
-    private init(router: Router, revokedCertificates: RevokedCertificates, store: Store, ims: ImsService, refresher: Task<Void, Never>) {
+    private init(
+        router: Router, revokedCertificates: RevokedCertificates, store: Store, ims: ImsService,
+        verifier: AccessTokenVerifier, signingKey: Ed25519PublicKey, refresher: Task<Void, Never>
+    ) {
+        self.verifier = verifier
+        self.signingKey = signingKey
         self.router = router
         self.revokedCertificates = revokedCertificates
         self.store = store
@@ -64,9 +74,11 @@ public final class Services: Sendable {
     public static func start(_ settings: Settings, logger: Logger) async throws -> Services {
         let store = try await Store.open(.init(conninfo: settings.appConninfo)) { logger.info("\($0)", metadata: ["component": "store"]) }
         let keyring = TenantKeyring(master: settings.master)
-        let key = settings.tokenSigningKey
-        let issuer = try AccessTokenIssuer(signingKey: key, issuer: settings.issuer, audience: settings.audience)
-        let verifier = try AccessTokenVerifier(keys: [key.keyID: key.publicKey], issuer: settings.issuer, audience: settings.audience)
+        let ring = settings.tokenKeys
+        let key = ring.current
+        let issuer = try ring.issuer(issuer: settings.issuer, audience: settings.audience)
+        let verifier = try AccessTokenVerifier(
+            keys: ring.verificationKeys(now: UnixTime.now()), issuer: settings.issuer, audience: settings.audience)
         let ims = try await ImsService.open(
             imsConninfo: settings.imsConninfo, master: settings.master, issuer: issuer, verifier: verifier,
             tenants: StoreTenantDirectory(store: store), notifier: settings.notifier, hasher: settings.hasher,
@@ -98,7 +110,20 @@ public final class Services: Sendable {
             }
         }
         logger.info("identity and access ready; access tokens signed with key \(key.keyID); \(revoked.count) logger certificates refused")
-        return Services(router: router, revokedCertificates: revoked, store: store, ims: ims, refresher: refresher)
+        return Services(
+            router: router, revokedCertificates: revoked, store: store, ims: ims, verifier: verifier,
+            signingKey: key.publicKey, refresher: refresher)
+    }
+
+    /// Verifies with the ring's published set from now on (a staged key, a retirement, a
+    /// revocation). Signing keeps the key the process started with: after a rotation, restart.
+    /// Returns whether the ring's current key differs from the one signing here.
+    @discardableResult
+    public func reloadTokenKeys(_ ring: SigningKeyRing) -> Bool {
+        var keys = ring.verificationKeys(now: UnixTime.now())
+        keys[signingKey.keyID] = signingKey  // this process still signs with it until it restarts
+        verifier.replaceKeys(keys)
+        return ring.current.keyID != signingKey.keyID
     }
 
     public func shutdown() {

@@ -42,7 +42,7 @@ struct ServicesFixture {
         let master = try MasterKey(SecretKey.random())
         var settings = Services.Settings(
             appConninfo: database.appConninfo, imsConninfo: database.imsConninfo, master: master,
-            tokenSigningKey: try Ed25519SigningKey.generate(),
+            tokenKeys: try SigningKeyRing(current: Ed25519SigningKey.generate()),
             deviceCA: try DeviceCA.generate(commonName: "Matrix test device CA").ca,
             notifier: NoDeliveryNotifier())
         settings.hasher = hasher
