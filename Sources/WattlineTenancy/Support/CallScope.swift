@@ -1,0 +1,56 @@
+import Foundation
+import WattlineAccess
+import WattlineStore
+import WattlineWire
+
+extension CallContext {
+    /// The caller, as `AccessInterceptor` established it (nobody without the interceptor).
+    var caller: Principal { principal as? Principal ?? .anonymous }
+
+    /// The call's tenant, which `AccessInterceptor` set from the request's `tenant_id` after
+    /// checking the caller's role there. Fails closed when the interceptor did not run or the
+    /// request names another tenant than the one checked.
+    func tenant(named requestTenant: [UInt8]) throws -> TenantID {
+        guard let text = tenantID, let scope = UUID(uuidString: text) else {
+            throw CallFailure.permissionDenied("the call's tenant was not established")
+        }
+        guard let named = UUID(bytes: requestTenant) else {
+            throw CallFailure.invalidArgument("tenant_id must be a 16-byte UUID")
+        }
+        guard named == scope else { throw CallFailure.permissionDenied("the request names another tenant than the call's") }
+        return TenantID(scope)
+    }
+}
+
+extension Principal {
+    /// The person's identity, if a person made the call.
+    var personID: UUID? {
+        guard case .person(let identityID, _, _) = self else { return nil }
+        return UUID(uuidString: identityID)
+    }
+
+    /// The logger, if a logger made the call (it may read only its own meters and channels).
+    var loggerID: UUID? {
+        guard case .logger(let loggerID, _, _, _) = self else { return nil }
+        return UUID(uuidString: loggerID)
+    }
+}
+
+/// Runs a handler body, turning failures that are not `CallFailure` into statuses without
+/// internal details: an unreachable store is UNAVAILABLE, a race on a unique key that a handler's
+/// own check did not see is ALREADY_EXISTS, anything else INTERNAL.
+func guarded<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let failure as CallFailure {
+        throw failure
+    } catch let error as PGError where error.code == .uniqueViolation {
+        throw CallFailure.alreadyExists("it was created concurrently; read it again")
+    } catch let error as PGError where error.isRetryable || error.code == .poolExhausted || error.code == .queryCanceled {
+        throw CallFailure.unavailable("the store is unavailable; try again")
+    } catch is CancellationError {
+        throw CallFailure.cancelled()
+    } catch {
+        throw CallFailure.internalError()
+    }
+}
