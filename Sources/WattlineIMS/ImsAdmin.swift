@@ -31,8 +31,8 @@ public struct ImsAdmin: Sendable {
         self.hasher = hasher
     }
 
-    /// Creates an identity that can sign in with `email` and `password` (NFC-normalised, 12 to
-    /// 256 characters, no control characters). Returns its id.
+    /// Creates an identity that can sign in with `email` and `password` (`PasswordPolicy`: 12 to
+    /// 256 characters after NFC, no control characters, not a common password). Returns its id.
     @discardableResult
     public func createIdentity(email: String, password: String, platformOperator: Bool = false,
                                displayName: String? = nil) async throws -> UUID {
@@ -41,36 +41,25 @@ public struct ImsAdmin: Sendable {
               at != normalized.startIndex, normalized.index(after: at) != normalized.endIndex,
               !normalized.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " })
         else { throw Failure.invalidEmail }
-        let password = password.precomposedStringWithCanonicalMapping
-        let length = password.unicodeScalars.count
-        guard (12...256).contains(length) else { throw Failure.weakPassword("it must have 12 to 256 characters") }
-        guard !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw Failure.weakPassword("it must not contain control characters")
+        let normalizedPassword: String
+        switch PasswordPolicy.check(password) {
+        case .success(let normalized): normalizedPassword = normalized
+        case .failure(let refusal): throw Failure.weakPassword(refusal.reason)
         }
-        let hash = try hasher.hash(password)
+        let hash = try hasher.hash(normalizedPassword)
         let identityID = UUIDv7.generate(now: ImsService.nowMs())
-        var profile: [UInt8]?
+        var profile: ImsV1.Profile?
         if let displayName {
             var value = ImsV1.Profile()
             value.displayName = displayName
-            profile = value.serializedBytes()
+            profile = value
         }
         let keyring = keyring
-        let profileBytes = profile
+        let initialProfile = profile
         do {
             try await store.pool.run { connection in
-                let row = identityID.bytes
-                let index = try keyring.blindIndex(Array(normalized.utf8), connection)
-                let emailEnc = try keyring.seal(Array(normalized.utf8), connection, table: "identities", column: "email_enc", row: row)
-                let profileEnc: PGValue = try profileBytes.map {
-                    .bytea(try keyring.seal($0, connection, table: "identities", column: "profile_enc", row: row))
-                } ?? .null
-                let keyID = try keyring.ensureKey(connection)
-                try connection.query("""
-                    INSERT INTO ims.identities (identity_id, email_enc, email_index, password_hash, profile_enc, platform_operator, key_id)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """, [.uuid(identityID), .bytea(emailEnc), .bytea(index), .text(hash), profileEnc,
-                          .bool(platformOperator), .int32(keyID)])
+                try ImsStore.insertIdentity(connection, keyring: keyring, identityID: identityID, normalizedEmail: normalized,
+                                            passwordHash: hash, profile: initialProfile, platformOperator: platformOperator)
             }
         } catch let error as PGError where error.code == .uniqueViolation {
             throw Failure.alreadyExists

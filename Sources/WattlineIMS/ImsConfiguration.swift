@@ -18,6 +18,18 @@ public struct ImsConfiguration: Sendable {
     public var revocationCacheLifetime: Duration = .seconds(2)
     /// Sessions remembered by the revocation cache.
     public var revocationCacheCapacity = 10_000
+    /// An invitation's validity when Invite's valid_for_seconds is 0 (the contract's 7 days).
+    public var invitationLifetime: Duration = .seconds(7 * 24 * 3600)
+    /// How long a password-reset token works (the contract's CompletePasswordReset says 1 hour).
+    public var passwordResetLifetime: Duration = .seconds(3600)
+    /// RequestPasswordReset calls per e-mail address (known or not) and per source address within
+    /// `resetThrottleWindow`; beyond them it answers RESOURCE_EXHAUSTED.
+    public var resetRequestsPerAddress = 3
+    public var resetRequestsPerSource = 30
+    public var resetThrottleWindow: Duration = .seconds(15 * 60)
+    /// RequestPasswordReset answers no sooner than this after it began, whether or not the
+    /// address is known, so that its timing does not tell (the work itself takes a few ms).
+    public var resetAnswerTime: Duration = .milliseconds(250)
 
     public init() {}
 }

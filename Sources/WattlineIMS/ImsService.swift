@@ -7,7 +7,9 @@ import WattlineStore
 import WattlineWire
 
 /// `wattline.ims.v1.ImsService`: sign-in and sessions (Login, Refresh, Logout, LogoutEverywhere,
-/// ListSessions, RevokeSession, WhoAmI). docs/identity.md, Sessions, says how and why.
+/// ListSessions, RevokeSession, WhoAmI; docs/identity.md, Sessions), invitations
+/// (`ImsService+Invitations.swift`), passwords (`+Passwords`) and profile (`+Profile`).
+/// Memberships live on the tenancy side: the service reads and grants them through `tenants`.
 ///
 /// The store must be connected as the identity service's role (`wattline_ims`, see
 /// `DevDatabase.imsConninfo`), never as the server's: `open` checks that the role sees the `ims`
@@ -20,6 +22,8 @@ public final class ImsService: Sendable {
     let configuration: ImsConfiguration
     let hashing: HashWorkers
     let revocations: SessionRevocationCache
+    let tenants: any TenantDirectory
+    let notifier: any Notifier
     private let lastSweep = Atomic<Int64>(0)
 
     /// The message of every failed sign-in: unknown address, wrong password, locked address.
@@ -31,11 +35,16 @@ public final class ImsService: Sendable {
     ///   - store: a store connected as `wattline_ims` (see `open`).
     ///   - issuer: signs access tokens (at most 15 minutes).
     ///   - verifier: checks bearer tokens for the methods that need a signed-in person.
+    ///   - tenants: memberships and site responsibilities (the tenancy side), for access tokens and invitations.
+    ///   - notifier: delivers invitation and password-reset tokens.
     public init(
         store: Store, keyring: IMSKeyring, issuer: AccessTokenIssuer, verifier: AccessTokenVerifier,
+        tenants: any TenantDirectory, notifier: any Notifier,
         hasher: PasswordHasher = PasswordHasher(), configuration: ImsConfiguration = ImsConfiguration()
     ) {
         self.db = ImsStore(store: store, keyring: keyring)
+        self.tenants = tenants
+        self.notifier = notifier
         self.issuer = issuer
         self.verifier = verifier
         self.hasher = hasher
@@ -48,7 +57,7 @@ public final class ImsService: Sendable {
     /// Opens a store on `imsConninfo` (the `wattline_ims` role), checks the role, and builds the service.
     public static func open(
         imsConninfo: String, master: MasterKey, issuer: AccessTokenIssuer, verifier: AccessTokenVerifier,
-        hasher: PasswordHasher = PasswordHasher(), configuration: ImsConfiguration = ImsConfiguration(), poolSize: Int = 2
+        tenants: any TenantDirectory, notifier: any Notifier, hasher: PasswordHasher = PasswordHasher(), configuration: ImsConfiguration = ImsConfiguration(), poolSize: Int = 2
     ) async throws -> ImsService {
         let store = try await Store.open(.init(conninfo: imsConninfo, poolSize: poolSize))
         do {
@@ -58,7 +67,19 @@ public final class ImsService: Sendable {
             throw error
         }
         return ImsService(store: store, keyring: IMSKeyring(master: master), issuer: issuer, verifier: verifier,
-                          hasher: hasher, configuration: configuration)
+                          tenants: tenants, notifier: notifier, hasher: hasher, configuration: configuration)
+    }
+
+    /// Transitional, until wattline-server passes its tenancy directory and notifier: no tenant
+    /// roles in tokens, invitations cannot be accepted, nothing is e-mailed.
+    @available(*, deprecated, message: "pass tenants: and notifier:")
+    public static func open(
+        imsConninfo: String, master: MasterKey, issuer: AccessTokenIssuer, verifier: AccessTokenVerifier,
+        hasher: PasswordHasher = PasswordHasher(), configuration: ImsConfiguration = ImsConfiguration(), poolSize: Int = 2
+    ) async throws -> ImsService {
+        try await open(imsConninfo: imsConninfo, master: master, issuer: issuer, verifier: verifier,
+                       tenants: NoTenantDirectory(), notifier: NoDeliveryNotifier(), hasher: hasher,
+                       configuration: configuration, poolSize: poolSize)
     }
 
     /// Refuses a store whose role can read the functional schema (the server's role, say) or
@@ -99,7 +120,13 @@ public final class ImsService: Sendable {
         router.unary(ImsV1.ImsService.WhoAmI.self) { [self] request, context in
             try await guarded { try await whoAmI(request, context) }
         }
+        registerInvitations(in: &router)
+        registerPasswords(in: &router)
+        registerProfile(in: &router)
     }
+
+    /// The people directory the tenancy side needs, over this service's store.
+    public var peopleDirectory: ImsPeopleDirectory { ImsPeopleDirectory(db) }
 
     // MARK: Login
 
@@ -151,8 +178,8 @@ public final class ImsService: Sendable {
             identityID: identity.identityID, accountSubject: lookup.accountSubject, rehash: rehash, client: request.client,
             sourceIP: sourceIP, now: now, lifetime: configuration.sessionLifetime)
         revocations.record(session.sessionID, ended: false, sessionExpiresInMs: session.expiresAt - now)
-        let token = try issueAccessToken(identityID: identity.identityID, sessionID: session.sessionID,
-                                         platformOperator: identity.platformOperator, now: now)
+        let token = try await issueAccessToken(identityID: identity.identityID, sessionID: session.sessionID,
+                                               platformOperator: identity.platformOperator, now: now)
         var response = ImsV1.LoginResponse()
         response.accessToken = token.value
         response.accessTokenExpiresAtMs = token.expiresAtMilliseconds
@@ -176,8 +203,8 @@ public final class ImsService: Sendable {
         case .rotated(let session, let identityID, let platformOperator),
              .replayed(let session, let identityID, let platformOperator):
             if case .rotated = outcome { await sweepSuccessorsNow(now) }
-            let token = try issueAccessToken(identityID: identityID, sessionID: session.sessionID,
-                                             platformOperator: platformOperator, now: now)
+            let token = try await issueAccessToken(identityID: identityID, sessionID: session.sessionID,
+                                                   platformOperator: platformOperator, now: now)
             var response = ImsV1.RefreshResponse()
             response.accessToken = token.value
             response.accessTokenExpiresAtMs = token.expiresAtMilliseconds
@@ -271,13 +298,21 @@ public final class ImsService: Sendable {
         response.identityID = identityID.bytes
         response.email = record.email
         response.displayName = record.profile?.displayName ?? ""
-        // Tenant and site roles as the token carries them (see `roles(platformOperator:)`).
+        // Tenant and site roles as the token carries them (see `roles(identityID:platformOperator:)`):
+        // what this call is authorized with, not what a later sign-in would get.
         response.tenantRoles = person.grants.tenantRoles.sorted { $0.key < $1.key }.compactMap { tenant, role in
             guard let tenantID = UUID(uuidString: tenant) else { return nil }
             var assignment = ImsV1.TenantRoleAssignment()
             assignment.tenantID = tenantID.bytes
             assignment.role = ImsV1.Role(rawValue: Int32(role.rawValue))
             return assignment
+        }
+        // Site grants name no tenant ("site:<uuid>:responsible"), so tenant_id stays empty.
+        response.siteResponsibilities = person.grants.responsibleSites.sorted().compactMap { site in
+            guard let siteID = UUID(uuidString: site) else { return nil }
+            var responsibility = ImsV1.SiteResponsibility()
+            responsibility.siteID = siteID.bytes
+            return responsibility
         }
         response.platformOperator = record.platformOperator
         response.sessionID = sessionID.bytes
@@ -302,18 +337,20 @@ public final class ImsService: Sendable {
     // MARK: Helpers
 
     /// Access tokens name the session (`sid`) and carry the grants as role strings.
-    func issueAccessToken(identityID: UUID, sessionID: UUID, platformOperator: Bool, now: Int64) throws -> AccessToken {
-        try issuer.issue(subject: identityID.lowercased, sessionID: sessionID.lowercased,
-                         roles: Self.roles(platformOperator: platformOperator), now: now / 1_000)
+    func issueAccessToken(identityID: UUID, sessionID: UUID, platformOperator: Bool, now: Int64) async throws -> AccessToken {
+        let roles = try await roles(identityID: identityID, platformOperator: platformOperator)
+        return try issuer.issue(subject: identityID.lowercased, sessionID: sessionID.lowercased, roles: roles, now: now / 1_000)
     }
 
-    /// TODO(issue "Identity and access"): tenant roles ("tenant:<uuid>:<role>", from
-    /// wattline.memberships) and site responsibilities ("site:<uuid>:responsible", from
-    /// wattline.sites.responsible_identity_id). Both live in the tenant-scoped schema, which the
-    /// wattline_ims role cannot read; they need a membership projection into the ims schema (or
-    /// a lookup through the server's store). Until then only the platform operator flag is issued.
-    static func roles(platformOperator: Bool) -> [String] {
-        Grants(platformOperator: platformOperator).roleStrings
+    /// The person's grants now: tenant roles and site responsibilities from the tenancy side
+    /// (`TenantDirectory.roleStrings`, read at every sign-in and refresh, so a change reaches the
+    /// person within one access-token lifetime) and "platform:operator" from `ims.identities`.
+    /// Passed through `Grants`, so a malformed string from the directory is dropped rather than
+    /// signed, and the strongest role per tenant is kept.
+    func roles(identityID: UUID, platformOperator: Bool) async throws -> [String] {
+        var grants = Grants(roleStrings: try await tenants.roleStrings(ofIdentity: identityID.lowercased))
+        grants.platformOperator = platformOperator
+        return grants.roleStrings
     }
 
     /// Runs argon2id work on the hashing threads; a full queue is RESOURCE_EXHAUSTED.
@@ -360,13 +397,19 @@ public final class ImsService: Sendable {
     }
 
     static func encodePageToken(_ position: (lastUsed: Int64, sessionID: UUID)) -> String {
-        Base64URL.encode(withUnsafeBytes(of: position.lastUsed.bigEndian) { Array($0) } + position.sessionID.bytes)
+        PageToken.encode(.init(ms: position.lastUsed, id: position.sessionID))
     }
 
     static func decodePageToken(_ token: String) -> (lastUsed: Int64, sessionID: UUID)? {
-        guard token.utf8.count <= 64, let bytes = Base64URL.decode(token), bytes.count == 24,
-              let id = UUID(bytes: Array(bytes[8...])) else { return nil }
-        let ms = bytes[..<8].reduce(Int64(0)) { $0 << 8 | Int64($1) }
-        return (ms, id)
+        PageToken.decode(token).map { ($0.ms, $0.id) }
+    }
+}
+
+/// The transitional `open`'s directory: nobody is a member of anything, and no membership can be added.
+struct NoTenantDirectory: TenantDirectory {
+    func roleStrings(ofIdentity identityID: String) async throws -> [String] { [] }
+    func role(ofIdentity identityID: String, inTenant tenantID: String) async throws -> TenantRole? { nil }
+    func addMember(tenantID: String, identityID: String, role: TenantRole, grantedBy: String?) async throws -> Bool {
+        throw CallFailure.unavailable("memberships are not available in this server")
     }
 }

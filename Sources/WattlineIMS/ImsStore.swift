@@ -227,11 +227,7 @@ final class ImsStore: Sendable {
     /// Ends every open session of `identityID` except `keeping`; returns the ids ended.
     func revokeAllSessions(of identityID: UUID, keeping: UUID?, now: Int64) async throws -> [UUID] {
         try await store.pool.run { connection in
-            try connection.query("""
-                UPDATE ims.sessions SET revoked_at = $2, revoked_reason = 'logout_everywhere', successor_enc = NULL
-                WHERE identity_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND session_id IS DISTINCT FROM $3
-                RETURNING session_id
-                """, [.uuid(identityID), .timestampMs(now), keeping.map { .uuid($0) } ?? .null]).rows.map { try $0.uuid(0) }
+            try Self.revokeSessions(connection, of: identityID, keeping: keeping, reason: "logout_everywhere", now: now)
         }
     }
 
@@ -297,23 +293,30 @@ final class ImsStore: Sendable {
         var email: String
         var profile: ImsV1.Profile?
         var platformOperator: Bool
+        var createdAt: Int64
     }
 
     /// E-mail, profile and operator flag of an identity that is not erased.
     func person(_ identityID: UUID) async throws -> Person? {
         let keyring = keyring
         return try await store.pool.run { connection in
-            guard let row = try connection.query(
-                "SELECT email_enc, profile_enc, platform_operator FROM ims.identities WHERE identity_id = $1 AND erased_at IS NULL",
-                [.uuid(identityID)]).first else { return nil }
-            let email = try keyring.open(try row.bytes(0), connection, table: "identities", column: "email_enc", row: identityID.bytes)
-            var profile: ImsV1.Profile?
-            if let sealed = try row.optionalBytes(1) {
-                let bytes = try keyring.open(sealed, connection, table: "identities", column: "profile_enc", row: identityID.bytes)
-                profile = try bytes.withUnsafeBytes { try ImsV1.Profile(serializedBytes: $0, limits: .default) }
-            }
-            return Person(email: String(decoding: email, as: UTF8.self), profile: profile, platformOperator: try row.bool(2))
+            try Self.person(connection, keyring, identityID, lock: false)
         }
+    }
+
+    static func person(_ connection: PGConnection, _ keyring: IMSKeyring, _ identityID: UUID, lock: Bool) throws -> Person? {
+        guard let row = try connection.query("""
+            SELECT email_enc, profile_enc, platform_operator, created_at FROM ims.identities
+            WHERE identity_id = $1 AND erased_at IS NULL \(lock ? "FOR UPDATE" : "")
+            """, [.uuid(identityID)]).first else { return nil }
+        let email = try keyring.open(try row.bytes(0), connection, table: "identities", column: "email_enc", row: identityID.bytes)
+        var profile: ImsV1.Profile?
+        if let sealed = try row.optionalBytes(1) {
+            let bytes = try keyring.open(sealed, connection, table: "identities", column: "profile_enc", row: identityID.bytes)
+            profile = try bytes.withUnsafeBytes { try ImsV1.Profile(serializedBytes: $0, limits: .default) }
+        }
+        return Person(email: String(decoding: email, as: UTF8.self), profile: profile, platformOperator: try row.bool(2),
+                      createdAt: try row.timestampMs(3))
     }
 
     // MARK: Transactions
@@ -348,6 +351,9 @@ final class ImsStore: Sendable {
 enum Subject {
     static func account(emailIndex: [UInt8]) -> [UInt8] { [0x01] + emailIndex }
     static func source(index: [UInt8]) -> [UInt8] { [0x02] + index }
+    /// `ims.reset_throttle`: password-reset requests per address and per source.
+    static func resetAccount(emailIndex: [UInt8]) -> [UInt8] { [0x03] + emailIndex }
+    static func resetSource(index: [UInt8]) -> [UInt8] { [0x04] + index }
 }
 
 /// RFC 9562 UUIDv7: 48-bit milliseconds, version, random.

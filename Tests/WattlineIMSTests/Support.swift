@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import NIOPosix
 import Testing
 import WattlineAccess
@@ -32,6 +33,10 @@ struct IMSFixture {
     let verifier: AccessTokenVerifier
     let server: Channel
     let client: WattlineClient
+    /// Memberships and site responsibilities (the tenancy side), in memory.
+    let tenants: TestTenantDirectory
+    /// Every invitation and reset message the service handed over.
+    let notifier: CapturingNotifier
     var ims: ImsV1.ImsService.Client { ImsV1.ImsService.Client(client) }
 
     static let password = "correct horse battery staple"
@@ -51,9 +56,11 @@ struct IMSFixture {
         let verifier = try AccessTokenVerifier(
             keys: [signing.keyID: signing.publicKey], issuer: "https://ims.test", audience: "wattline")
         let master = try MasterKey(SecretKey.random())
+        let tenants = TestTenantDirectory()
+        let notifier = CapturingNotifier()
         let service = try await ImsService.open(
             imsConninfo: database.imsConninfo, master: master, issuer: issuer, verifier: verifier,
-            hasher: hasher, configuration: configuration)
+            tenants: tenants, notifier: notifier, hasher: hasher, configuration: configuration)
         let store = try await Store.open(.init(conninfo: database.imsConninfo, poolSize: 1))
         let keyring = IMSKeyring(master: master)
         // The service keeps its own keyring over the same master key: same keys, same indexes.
@@ -74,7 +81,7 @@ struct IMSFixture {
             .bind(host: "127.0.0.1", port: 0).get()
         let client = WattlineClient(host: "127.0.0.1", port: server.localAddress!.port!)
         let fixture = IMSFixture(database: database, store: store, keyring: keyring, service: service, admin: admin,
-                                 verifier: verifier, server: server, client: client)
+                                 verifier: verifier, server: server, client: client, tenants: tenants, notifier: notifier)
         do {
             try await body(fixture)
         } catch {
@@ -154,4 +161,103 @@ struct IMSDirectory: CredentialDirectory {
     func logger(certificateSHA256: String) async throws -> LoggerIdentity? { nil }
     func logger(secretSHA256: [UInt8]) async throws -> LoggerIdentity? { nil }
     func isSessionRevoked(_ sessionID: String) async throws -> Bool { try await service.isSessionRevoked(sessionID) }
+}
+
+/// The tenancy side's `TenantDirectory`, in memory (the real one is in WattlineTenancy, which this
+/// target does not import): memberships per tenant and the sites each person is Responsible for.
+final class TestTenantDirectory: TenantDirectory {
+    private struct State {
+        var members: [String: [String: TenantRole]] = [:]  // tenant → identity → role
+        var responsible: [String: Set<String>] = [:]       // identity → sites
+        var refuseAdds = false
+    }
+    private let state = Mutex(State())
+
+    func setMember(_ identity: UUID, _ tenant: UUID, _ role: TenantRole?) {
+        state.withLock { $0.members[tenant.uuidString.lowercased(), default: [:]][identity.uuidString.lowercased()] = role }
+    }
+
+    func setResponsible(_ identity: UUID, sites: [UUID]) {
+        state.withLock { $0.responsible[identity.uuidString.lowercased()] = Set(sites.map { $0.uuidString.lowercased() }) }
+    }
+
+    /// Makes `addMember` fail (as a tenancy database outage would).
+    func refuseAdds(_ refuse: Bool) { state.withLock { $0.refuseAdds = refuse } }
+
+    func member(_ identity: UUID, _ tenant: UUID) -> TenantRole? {
+        state.withLock { $0.members[tenant.uuidString.lowercased()]?[identity.uuidString.lowercased()] }
+    }
+
+    func roleStrings(ofIdentity identityID: String) async throws -> [String] {
+        state.withLock { state in
+            state.members.compactMap { tenant, members in members[identityID].map { "tenant:\(tenant):\($0.name)" } }
+                + (state.responsible[identityID] ?? []).map { "site:\($0):responsible" }
+        }
+    }
+
+    func role(ofIdentity identityID: String, inTenant tenantID: String) async throws -> TenantRole? {
+        state.withLock { $0.members[tenantID]?[identityID] }
+    }
+
+    struct Refused: Error {}
+
+    func addMember(tenantID: String, identityID: String, role: TenantRole, grantedBy: String?) async throws -> Bool {
+        try state.withLock { state in
+            if state.refuseAdds { throw Refused() }
+            if state.members[tenantID]?[identityID] != nil { return false }
+            state.members[tenantID, default: [:]][identityID] = role
+            return true
+        }
+    }
+}
+
+/// A `Notifier` that keeps every message, for tests to read the tokens that would be e-mailed.
+final class CapturingNotifier: Notifier {
+    private let messages = Mutex<(invitations: [InvitationMessage], resets: [PasswordResetMessage])>(([], []))
+
+    var invitations: [InvitationMessage] { messages.withLock { $0.invitations } }
+    var resets: [PasswordResetMessage] { messages.withLock { $0.resets } }
+
+    func deliver(_ invitation: InvitationMessage) async { messages.withLock { $0.invitations.append(invitation) } }
+    func deliver(_ reset: PasswordResetMessage) async { messages.withLock { $0.resets.append(reset) } }
+}
+
+/// 16 fresh bytes as a tenant, site or other id.
+func newID() -> UUID { UUID() }
+
+extension UUID {
+    var text: String { uuidString.lowercased() }
+}
+
+extension IMSFixture {
+    /// Creates an identity (optionally a member of `tenant` with `role`) and signs it in.
+    @discardableResult
+    func person(_ email: String, tenant: UUID? = nil, role: TenantRole? = nil, platformOperator: Bool = false,
+                displayName: String? = nil) async throws -> (id: UUID, login: ImsV1.LoginResponse) {
+        let id = try await admin.createIdentity(email: email, password: IMSFixture.password, platformOperator: platformOperator,
+                                                displayName: displayName)
+        if let tenant, let role { tenants.setMember(id, tenant, role) }
+        return (id, try await login(email))
+    }
+
+    func invite(_ email: String, to tenant: UUID, as role: ImsV1.Role, by login: ImsV1.LoginResponse,
+                validFor seconds: UInt32 = 0) async throws -> ImsV1.InviteResponse {
+        try await ims.invite(.with {
+            $0.tenantID = tenant.testBytes
+            $0.email = email
+            $0.role = role
+            $0.validForSeconds = seconds
+        }, options: bearer(login.accessToken))
+    }
+
+    func register(_ token: String, password: String = IMSFixture.password, name: String = "New Person",
+                  phone: String = "", locale: String = "") async throws -> ImsV1.RegisterWithInvitationResponse {
+        try await ims.registerWithInvitation(.with {
+            $0.invitationToken = token
+            $0.password = password
+            $0.displayName = name
+            $0.phone = phone
+            $0.locale = locale
+        })
+    }
 }
