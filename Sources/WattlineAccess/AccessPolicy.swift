@@ -62,6 +62,9 @@ public enum AccessPolicy {
         declare(ImsV1.IntegrationCredentialService.ListIntegrationCredentials.self, .tenantRole(.admin), tenant: { $0.tenantID })
         declare(ImsV1.IntegrationCredentialService.RevokeIntegrationCredential.self, .tenantRole(.admin), tenant: { $0.tenantID })
         declare(ImsV1.IntegrationCredentialService.ExchangeClientCredentials.self, .anyone)
+        declare(ImsV1.ConnectorSecretService.SetConnectorSecret.self, .tenantRole(.admin), tenant: { $0.tenantID })
+        declare(ImsV1.ConnectorSecretService.ListConnectorSecrets.self, .tenantRole(.admin), tenant: { $0.tenantID })
+        declare(ImsV1.ConnectorSecretService.DeleteConnectorSecret.self, .tenantRole(.admin), tenant: { $0.tenantID })
 
         // Tenancy.
         declare(TenancyV1.TenantService.CreateTenant.self, .platformOperator)

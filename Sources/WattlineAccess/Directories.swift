@@ -5,7 +5,7 @@
 /// What the identity service asks of the tenancy side.
 public protocol TenantDirectory: Sendable {
     /// The role strings a person holds now, for their access tokens: "tenant:<uuid>:<role>" per
-    /// membership and "site:<uuid>:responsible" per site they are Responsible for.
+    /// membership and "site:<tenant uuid>:<site uuid>:responsible" per site they are Responsible for.
     func roleStrings(ofIdentity identityID: String) async throws -> [String]
     /// The person's role in the tenant, if a member (invitations refuse existing members).
     func role(ofIdentity identityID: String, inTenant tenantID: String) async throws -> TenantRole?

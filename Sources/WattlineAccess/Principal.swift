@@ -54,13 +54,14 @@ public enum TenantRole: Int, Sendable, Hashable, Comparable, CaseIterable {
 
 /// What a person or integration may act as: a role per tenant, the sites it is Responsible for,
 /// platform operator. Encoded in access tokens as role strings: "tenant:<uuid>:<role>",
-/// "site:<uuid>:responsible", "platform:operator".
+/// "site:<tenant uuid>:<site uuid>:responsible", "platform:operator".
 public struct Grants: Sendable, Hashable {
     public var tenantRoles: [String: TenantRole] = [:]
-    public var responsibleSites: Set<String> = []
+    /// Site → the tenant owning it.
+    public var responsibleSites: [String: String] = [:]
     public var platformOperator = false
 
-    public init(tenantRoles: [String: TenantRole] = [:], responsibleSites: Set<String> = [], platformOperator: Bool = false) {
+    public init(tenantRoles: [String: TenantRole] = [:], responsibleSites: [String: String] = [:], platformOperator: Bool = false) {
         self.tenantRoles = tenantRoles
         self.responsibleSites = responsibleSites
         self.platformOperator = platformOperator
@@ -78,12 +79,19 @@ public struct Grants: Sendable, Hashable {
             switch kind {
             case "tenant", "site":
                 guard let last = rest.utf8.lastIndex(of: UInt8(ascii: ":")) else { continue }
-                let id = rest[..<last]
+                var id = rest[..<last]
                 let name = rest[rest.utf8.index(after: last)...]
-                guard !id.isEmpty, !id.utf8.contains(UInt8(ascii: ":")) else { continue }
                 if kind == "site" {
-                    if name == "responsible" { responsibleSites.insert(String(id)) }
-                } else if let role = TenantRole(name: name) {
+                    // "<tenant>:<site>": the site and the tenant that owns it.
+                    guard name == "responsible", let middle = id.utf8.firstIndex(of: UInt8(ascii: ":")) else { continue }
+                    let tenant = id[..<middle]
+                    id = id[id.utf8.index(after: middle)...]
+                    guard !tenant.isEmpty, !id.isEmpty, !id.utf8.contains(UInt8(ascii: ":")) else { continue }
+                    responsibleSites[String(id)] = String(tenant)
+                    continue
+                }
+                guard !id.isEmpty, !id.utf8.contains(UInt8(ascii: ":")) else { continue }
+                if let role = TenantRole(name: name) {
                     let key = String(id)
                     if let held = tenantRoles[key], held.includes(role) { continue }  // keep the stronger
                     tenantRoles[key] = role
@@ -99,7 +107,7 @@ public struct Grants: Sendable, Hashable {
     /// The role strings for an access token.
     public var roleStrings: [String] {
         tenantRoles.sorted { $0.key < $1.key }.map { "tenant:\($0.key):\($0.value.name)" }
-            + responsibleSites.sorted().map { "site:\($0):responsible" }
+            + responsibleSites.sorted { $0.key < $1.key }.map { "site:\($0.value):\($0.key):responsible" }
             + (platformOperator ? ["platform:operator"] : [])
     }
 }

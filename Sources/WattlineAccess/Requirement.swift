@@ -14,8 +14,8 @@ public enum Requirement: Sendable, Hashable {
     case anyToken
     /// At least this role in the call's tenant (people and integrations).
     case tenantRole(TenantRole)
-    /// The Responsible of the site the request names, a member of the call's tenant (of any site,
-    /// for methods naming none).
+    /// The Responsible of the site the request names, in the call's tenant (of any site, for
+    /// methods naming none).
     case siteResponsible
     /// A platform operator.
     case platformOperator
@@ -35,11 +35,9 @@ public enum Requirement: Sendable, Hashable {
             guard let tenantID, let held = grants.tenantRoles[tenantID] else { return false }
             return held.includes(needed)
         case (.siteResponsible, .person(_, _, let grants)):
-            // Site grants name no tenant; a Responsible is always a member of the site's tenant
-            // (SiteService), and the handler finds the site in the call's tenant only.
             if let siteID {
-                guard let tenantID, grants.tenantRoles[tenantID] != nil else { return false }
-                return grants.responsibleSites.contains(siteID)
+                guard let tenantID else { return false }
+                return grants.responsibleSites[siteID] == tenantID
             }
             return !grants.responsibleSites.isEmpty
         case (.platformOperator, .person(_, _, let grants)):

@@ -52,7 +52,7 @@ public struct AccessTokenClaims: Sendable, Hashable {
     public var sessionID: String
     /// `tid`: the tenant the token acts in, if it is scoped to one; lowercase UUID string.
     public var tenantID: String?
-    /// `roles`, e.g. `tenant:<uuid>:admin`, `site:<uuid>:responsible`, `platform:operator`.
+    /// `roles`, e.g. `tenant:<uuid>:admin`, `site:<tenant uuid>:<site uuid>:responsible`, `platform:operator`.
     public var roles: [String]
     /// `scope`: space-separated OAuth scopes, if any.
     public var scope: String?

@@ -307,11 +307,11 @@ public final class ImsService: Sendable {
             assignment.role = ImsV1.Role(rawValue: Int32(role.rawValue))
             return assignment
         }
-        // Site grants name no tenant ("site:<uuid>:responsible"), so tenant_id stays empty.
-        response.siteResponsibilities = person.grants.responsibleSites.sorted().compactMap { site in
-            guard let siteID = UUID(uuidString: site) else { return nil }
+        response.siteResponsibilities = person.grants.responsibleSites.sorted { $0.key < $1.key }.compactMap { site, tenant in
+            guard let siteID = UUID(uuidString: site), let tenantID = UUID(uuidString: tenant) else { return nil }
             var responsibility = ImsV1.SiteResponsibility()
             responsibility.siteID = siteID.bytes
+            responsibility.tenantID = tenantID.bytes
             return responsibility
         }
         response.platformOperator = record.platformOperator

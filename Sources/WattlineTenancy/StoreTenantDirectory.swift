@@ -10,22 +10,22 @@ public struct StoreTenantDirectory: TenantDirectory {
     /// - Parameter store: connected as the server's role (`wattline_app`).
     public init(store: Store) { self.store = store }
 
-    /// "tenant:<uuid>:<role>" per membership and "site:<uuid>:responsible" per site, sorted; read
+    /// "tenant:<uuid>:<role>" per membership and "site:<tenant>:<site>:responsible" per site; read
     /// across tenants through the identity lookup, which shows this person's rows only.
     public func roleStrings(ofIdentity identityID: String) async throws -> [String] {
         guard let id = UUID(uuidString: identityID) else { return [] }
         let (memberships, sites) = try await store.lookup(.identity(id)) { tx in
             let memberships = try tx.query("SELECT tenant_id, role FROM wattline.memberships WHERE identity_id = $1", [.uuid(id)])
                 .rows.map { (try $0.uuid(0).lowercased, try $0.string(1)) }
-            let sites = try tx.query("SELECT site_id FROM wattline.sites WHERE responsible_identity_id = $1", [.uuid(id)])
-                .rows.map { try $0.uuid(0).lowercased }
+            let sites = try tx.query("SELECT site_id, tenant_id FROM wattline.sites WHERE responsible_identity_id = $1", [.uuid(id)])
+                .rows.map { (try $0.uuid(0).lowercased, try $0.uuid(1).lowercased) }
             return (memberships, sites)
         }
         var grants = Grants()
         for (tenant, name) in memberships {
             if let role = TenantRole(name: name) { grants.tenantRoles[tenant] = role }
         }
-        grants.responsibleSites = Set(sites)
+        grants.responsibleSites = Dictionary(sites, uniquingKeysWith: { first, _ in first })
         return grants.roleStrings
     }
 

@@ -13,11 +13,11 @@ import WattlineProtos
             let id = try await f.admin.createIdentity(email: "roles@example.com", password: IMSFixture.password, platformOperator: true)
             f.tenants.setMember(id, tenantA, .admin)
             f.tenants.setMember(id, tenantB, .viewer)
-            f.tenants.setResponsible(id, sites: [site])
+            f.tenants.setResponsible(id, sites: [site], in: tenantA)
             let login = try await f.login("roles@example.com")
             let claims = try f.verifier.verify(login.accessToken)
             #expect(Set(claims.roles) == [
-                "tenant:\(tenantA.text):admin", "tenant:\(tenantB.text):viewer", "site:\(site.text):responsible", "platform:operator",
+                "tenant:\(tenantA.text):admin", "tenant:\(tenantB.text):viewer", "site:\(tenantA.text):\(site.text):responsible", "platform:operator",
             ])
             let me = try await f.ims.whoAmI(.init(), options: f.bearer(login.accessToken))
             #expect(me.principalKind == .person)
@@ -25,6 +25,7 @@ import WattlineProtos
             let roles = Dictionary(uniqueKeysWithValues: me.tenantRoles.map { (UUID(testBytes: $0.tenantID)!, $0.role) })
             #expect(roles == [tenantA: .admin, tenantB: .viewer])
             #expect(me.siteResponsibilities.map(\.siteID) == [site.testBytes])
+            #expect(me.siteResponsibilities.map(\.tenantID) == [tenantA.testBytes])
 
             // A role change reaches the next token (refresh), not the current one.
             f.tenants.setMember(id, tenantB, nil)

@@ -168,7 +168,7 @@ struct IMSDirectory: CredentialDirectory {
 final class TestTenantDirectory: TenantDirectory {
     private struct State {
         var members: [String: [String: TenantRole]] = [:]  // tenant → identity → role
-        var responsible: [String: Set<String>] = [:]       // identity → sites
+        var responsible: [String: [String: String]] = [:]  // identity → site → tenant
         var refuseAdds = false
     }
     private let state = Mutex(State())
@@ -177,8 +177,11 @@ final class TestTenantDirectory: TenantDirectory {
         state.withLock { $0.members[tenant.uuidString.lowercased(), default: [:]][identity.uuidString.lowercased()] = role }
     }
 
-    func setResponsible(_ identity: UUID, sites: [UUID]) {
-        state.withLock { $0.responsible[identity.uuidString.lowercased()] = Set(sites.map { $0.uuidString.lowercased() }) }
+    func setResponsible(_ identity: UUID, sites: [UUID], in tenant: UUID) {
+        state.withLock {
+            $0.responsible[identity.uuidString.lowercased()] = Dictionary(
+                uniqueKeysWithValues: sites.map { ($0.uuidString.lowercased(), tenant.uuidString.lowercased()) })
+        }
     }
 
     /// Makes `addMember` fail (as a tenancy database outage would).
@@ -191,7 +194,7 @@ final class TestTenantDirectory: TenantDirectory {
     func roleStrings(ofIdentity identityID: String) async throws -> [String] {
         state.withLock { state in
             state.members.compactMap { tenant, members in members[identityID].map { "tenant:\(tenant):\($0.name)" } }
-                + (state.responsible[identityID] ?? []).map { "site:\($0):responsible" }
+                + (state.responsible[identityID] ?? [:]).map { "site:\($0.value):\($0.key):responsible" }
         }
     }
 

@@ -207,7 +207,7 @@ struct SiteTests {
             request.identityID = viewer.bytes
             #expect(try await f.sites.setSiteResponsible(request, caller).site?.responsibleIdentityID == viewer.bytes)
             let roles = try await f.directory.roleStrings(ofIdentity: viewer.lowercased)
-            #expect(roles.contains("site:\(UUID(bytes: site.siteID)!.lowercased):responsible"))
+            #expect(roles.contains("site:\(tenant.lowercased):\(UUID(bytes: site.siteID)!.lowercased):responsible"))
             #expect(try await f.directory.roleStrings(ofIdentity: admin.lowercased) == ["tenant:\(tenant.lowercased):admin"])
         }
     }

@@ -19,7 +19,7 @@ let issuer = try AccessTokenIssuer(signingKey: key, issuer: "wattline", audience
 let verifier = try AccessTokenVerifier(keys: [key.keyID: key.publicKey], issuer: "wattline", audience: "wattline")
 let token = try issuer.issue(
     subject: "0190f5a8-0000-7000-8000-0000000000f1", sessionID: "0190f5a8-0000-7000-8000-0000000000e1",
-    tenantID: tenant, roles: ["tenant:\(tenant):viewer", "site:0190f5a8-0000-7000-8000-0000000000c1:responsible"])
+    tenantID: tenant, roles: ["tenant:\(tenant):viewer", "site:\(tenant):0190f5a8-0000-7000-8000-0000000000c1:responsible"])
 let interceptor = AccessInterceptor(verifier: verifier, directory: NoRevocations())
 // The request names its tenant, as every tenant-scoped request does; the interceptor reads it.
 let request = TelemetryV1.ReadLatestRequest.with {

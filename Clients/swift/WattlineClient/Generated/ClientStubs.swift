@@ -297,6 +297,33 @@ extension ImsV1.IntegrationCredentialService {
     }
 }
 
+extension ImsV1.ConnectorSecretService {
+    /// Typed calls to `wattline.ims.v1.ConnectorSecretService` over a `WattlineClient`.
+    public struct Client: Sendable {
+        public let client: WattlineClient
+
+        public init(_ client: WattlineClient) { self.client = client }
+
+        /// Creates the secret `name` of the tenant, or replaces it whole (value, description and
+        /// endpoint; created_at_ms stays). Requires tenant admin. INVALID_ARGUMENT for a malformed
+        /// field; RESOURCE_EXHAUSTED when creating one more than the tenant may hold.
+        public func setConnectorSecret(_ request: ImsV1.SetConnectorSecretRequest, options: CallOptions = CallOptions()) async throws -> ImsV1.SetConnectorSecretResponse {
+            try await client.unary(SetConnectorSecret.self, request, options: options)
+        }
+
+        /// Lists the tenant's secrets by name, without values. Requires tenant admin.
+        public func listConnectorSecrets(_ request: ImsV1.ListConnectorSecretsRequest, options: CallOptions = CallOptions()) async throws -> ImsV1.ListConnectorSecretsResponse {
+            try await client.unary(ListConnectorSecrets.self, request, options: options)
+        }
+
+        /// Deletes a secret for good; the server no longer presents it. Requires tenant admin.
+        /// NOT_FOUND for a name the tenant has no secret of.
+        public func deleteConnectorSecret(_ request: ImsV1.DeleteConnectorSecretRequest, options: CallOptions = CallOptions()) async throws -> ImsV1.DeleteConnectorSecretResponse {
+            try await client.unary(DeleteConnectorSecret.self, request, options: options)
+        }
+    }
+}
+
 extension PrivacyV1.PrivacyService {
     /// Typed calls to `wattline.privacy.v1.PrivacyService` over a `WattlineClient`.
     public struct Client: Sendable {

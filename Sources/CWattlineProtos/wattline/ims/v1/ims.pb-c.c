@@ -322,6 +322,51 @@ void   wattline__ims__v1__integration_credential__free_unpacked
   assert(message->base.descriptor == &wattline__ims__v1__integration_credential__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   wattline__ims__v1__connector_secret__init
+                     (Wattline__Ims__V1__ConnectorSecret         *message)
+{
+  static const Wattline__Ims__V1__ConnectorSecret init_value = WATTLINE__IMS__V1__CONNECTOR_SECRET__INIT;
+  *message = init_value;
+}
+size_t wattline__ims__v1__connector_secret__get_packed_size
+                     (const Wattline__Ims__V1__ConnectorSecret *message)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__connector_secret__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wattline__ims__v1__connector_secret__pack
+                     (const Wattline__Ims__V1__ConnectorSecret *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__connector_secret__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wattline__ims__v1__connector_secret__pack_to_buffer
+                     (const Wattline__Ims__V1__ConnectorSecret *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__connector_secret__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wattline__Ims__V1__ConnectorSecret *
+       wattline__ims__v1__connector_secret__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wattline__Ims__V1__ConnectorSecret *)
+     protobuf_c_message_unpack (&wattline__ims__v1__connector_secret__descriptor,
+                                allocator, len, data);
+}
+void   wattline__ims__v1__connector_secret__free_unpacked
+                     (Wattline__Ims__V1__ConnectorSecret *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wattline__ims__v1__connector_secret__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   wattline__ims__v1__invite_request__init
                      (Wattline__Ims__V1__InviteRequest         *message)
 {
@@ -2212,6 +2257,276 @@ void   wattline__ims__v1__exchange_client_credentials_response__free_unpacked
   assert(message->base.descriptor == &wattline__ims__v1__exchange_client_credentials_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   wattline__ims__v1__set_connector_secret_request__init
+                     (Wattline__Ims__V1__SetConnectorSecretRequest         *message)
+{
+  static const Wattline__Ims__V1__SetConnectorSecretRequest init_value = WATTLINE__IMS__V1__SET_CONNECTOR_SECRET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wattline__ims__v1__set_connector_secret_request__get_packed_size
+                     (const Wattline__Ims__V1__SetConnectorSecretRequest *message)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wattline__ims__v1__set_connector_secret_request__pack
+                     (const Wattline__Ims__V1__SetConnectorSecretRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wattline__ims__v1__set_connector_secret_request__pack_to_buffer
+                     (const Wattline__Ims__V1__SetConnectorSecretRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wattline__Ims__V1__SetConnectorSecretRequest *
+       wattline__ims__v1__set_connector_secret_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wattline__Ims__V1__SetConnectorSecretRequest *)
+     protobuf_c_message_unpack (&wattline__ims__v1__set_connector_secret_request__descriptor,
+                                allocator, len, data);
+}
+void   wattline__ims__v1__set_connector_secret_request__free_unpacked
+                     (Wattline__Ims__V1__SetConnectorSecretRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wattline__ims__v1__set_connector_secret_response__init
+                     (Wattline__Ims__V1__SetConnectorSecretResponse         *message)
+{
+  static const Wattline__Ims__V1__SetConnectorSecretResponse init_value = WATTLINE__IMS__V1__SET_CONNECTOR_SECRET_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wattline__ims__v1__set_connector_secret_response__get_packed_size
+                     (const Wattline__Ims__V1__SetConnectorSecretResponse *message)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wattline__ims__v1__set_connector_secret_response__pack
+                     (const Wattline__Ims__V1__SetConnectorSecretResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wattline__ims__v1__set_connector_secret_response__pack_to_buffer
+                     (const Wattline__Ims__V1__SetConnectorSecretResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wattline__Ims__V1__SetConnectorSecretResponse *
+       wattline__ims__v1__set_connector_secret_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wattline__Ims__V1__SetConnectorSecretResponse *)
+     protobuf_c_message_unpack (&wattline__ims__v1__set_connector_secret_response__descriptor,
+                                allocator, len, data);
+}
+void   wattline__ims__v1__set_connector_secret_response__free_unpacked
+                     (Wattline__Ims__V1__SetConnectorSecretResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wattline__ims__v1__set_connector_secret_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wattline__ims__v1__list_connector_secrets_request__init
+                     (Wattline__Ims__V1__ListConnectorSecretsRequest         *message)
+{
+  static const Wattline__Ims__V1__ListConnectorSecretsRequest init_value = WATTLINE__IMS__V1__LIST_CONNECTOR_SECRETS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wattline__ims__v1__list_connector_secrets_request__get_packed_size
+                     (const Wattline__Ims__V1__ListConnectorSecretsRequest *message)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wattline__ims__v1__list_connector_secrets_request__pack
+                     (const Wattline__Ims__V1__ListConnectorSecretsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wattline__ims__v1__list_connector_secrets_request__pack_to_buffer
+                     (const Wattline__Ims__V1__ListConnectorSecretsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wattline__Ims__V1__ListConnectorSecretsRequest *
+       wattline__ims__v1__list_connector_secrets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wattline__Ims__V1__ListConnectorSecretsRequest *)
+     protobuf_c_message_unpack (&wattline__ims__v1__list_connector_secrets_request__descriptor,
+                                allocator, len, data);
+}
+void   wattline__ims__v1__list_connector_secrets_request__free_unpacked
+                     (Wattline__Ims__V1__ListConnectorSecretsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wattline__ims__v1__list_connector_secrets_response__init
+                     (Wattline__Ims__V1__ListConnectorSecretsResponse         *message)
+{
+  static const Wattline__Ims__V1__ListConnectorSecretsResponse init_value = WATTLINE__IMS__V1__LIST_CONNECTOR_SECRETS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wattline__ims__v1__list_connector_secrets_response__get_packed_size
+                     (const Wattline__Ims__V1__ListConnectorSecretsResponse *message)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wattline__ims__v1__list_connector_secrets_response__pack
+                     (const Wattline__Ims__V1__ListConnectorSecretsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wattline__ims__v1__list_connector_secrets_response__pack_to_buffer
+                     (const Wattline__Ims__V1__ListConnectorSecretsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wattline__Ims__V1__ListConnectorSecretsResponse *
+       wattline__ims__v1__list_connector_secrets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wattline__Ims__V1__ListConnectorSecretsResponse *)
+     protobuf_c_message_unpack (&wattline__ims__v1__list_connector_secrets_response__descriptor,
+                                allocator, len, data);
+}
+void   wattline__ims__v1__list_connector_secrets_response__free_unpacked
+                     (Wattline__Ims__V1__ListConnectorSecretsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wattline__ims__v1__list_connector_secrets_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wattline__ims__v1__delete_connector_secret_request__init
+                     (Wattline__Ims__V1__DeleteConnectorSecretRequest         *message)
+{
+  static const Wattline__Ims__V1__DeleteConnectorSecretRequest init_value = WATTLINE__IMS__V1__DELETE_CONNECTOR_SECRET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wattline__ims__v1__delete_connector_secret_request__get_packed_size
+                     (const Wattline__Ims__V1__DeleteConnectorSecretRequest *message)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wattline__ims__v1__delete_connector_secret_request__pack
+                     (const Wattline__Ims__V1__DeleteConnectorSecretRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wattline__ims__v1__delete_connector_secret_request__pack_to_buffer
+                     (const Wattline__Ims__V1__DeleteConnectorSecretRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wattline__Ims__V1__DeleteConnectorSecretRequest *
+       wattline__ims__v1__delete_connector_secret_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wattline__Ims__V1__DeleteConnectorSecretRequest *)
+     protobuf_c_message_unpack (&wattline__ims__v1__delete_connector_secret_request__descriptor,
+                                allocator, len, data);
+}
+void   wattline__ims__v1__delete_connector_secret_request__free_unpacked
+                     (Wattline__Ims__V1__DeleteConnectorSecretRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wattline__ims__v1__delete_connector_secret_response__init
+                     (Wattline__Ims__V1__DeleteConnectorSecretResponse         *message)
+{
+  static const Wattline__Ims__V1__DeleteConnectorSecretResponse init_value = WATTLINE__IMS__V1__DELETE_CONNECTOR_SECRET_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wattline__ims__v1__delete_connector_secret_response__get_packed_size
+                     (const Wattline__Ims__V1__DeleteConnectorSecretResponse *message)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wattline__ims__v1__delete_connector_secret_response__pack
+                     (const Wattline__Ims__V1__DeleteConnectorSecretResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wattline__ims__v1__delete_connector_secret_response__pack_to_buffer
+                     (const Wattline__Ims__V1__DeleteConnectorSecretResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wattline__Ims__V1__DeleteConnectorSecretResponse *
+       wattline__ims__v1__delete_connector_secret_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wattline__Ims__V1__DeleteConnectorSecretResponse *)
+     protobuf_c_message_unpack (&wattline__ims__v1__delete_connector_secret_response__descriptor,
+                                allocator, len, data);
+}
+void   wattline__ims__v1__delete_connector_secret_response__free_unpacked
+                     (Wattline__Ims__V1__DeleteConnectorSecretResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wattline__ims__v1__delete_connector_secret_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor wattline__ims__v1__client_info__field_descriptors[5] =
 {
   {
@@ -2931,6 +3246,135 @@ const ProtobufCMessageDescriptor wattline__ims__v1__integration_credential__desc
   wattline__ims__v1__integration_credential__field_indices_by_name,
   1,  wattline__ims__v1__integration_credential__number_ranges,
   (ProtobufCMessageInit) wattline__ims__v1__integration_credential__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wattline__ims__v1__connector_secret__field_descriptors[8] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "endpoint",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, endpoint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value_length",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, value_length),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, updated_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_by_identity_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ConnectorSecret, updated_by_identity_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wattline__ims__v1__connector_secret__field_indices_by_name[] = {
+  5,   /* field[5] = created_at_ms */
+  2,   /* field[2] = description */
+  3,   /* field[3] = endpoint */
+  1,   /* field[1] = name */
+  0,   /* field[0] = tenant_id */
+  6,   /* field[6] = updated_at_ms */
+  7,   /* field[7] = updated_by_identity_id */
+  4,   /* field[4] = value_length */
+};
+static const ProtobufCIntRange wattline__ims__v1__connector_secret__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor wattline__ims__v1__connector_secret__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.ConnectorSecret",
+  "ConnectorSecret",
+  "Wattline__Ims__V1__ConnectorSecret",
+  "wattline.ims.v1",
+  sizeof(Wattline__Ims__V1__ConnectorSecret),
+  8,
+  wattline__ims__v1__connector_secret__field_descriptors,
+  wattline__ims__v1__connector_secret__field_indices_by_name,
+  1,  wattline__ims__v1__connector_secret__number_ranges,
+  (ProtobufCMessageInit) wattline__ims__v1__connector_secret__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor wattline__ims__v1__invite_request__field_descriptors[4] =
@@ -5098,6 +5542,299 @@ const ProtobufCMessageDescriptor wattline__ims__v1__exchange_client_credentials_
   (ProtobufCMessageInit) wattline__ims__v1__exchange_client_credentials_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor wattline__ims__v1__set_connector_secret_request__field_descriptors[5] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__SetConnectorSecretRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__SetConnectorSecretRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__SetConnectorSecretRequest, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__SetConnectorSecretRequest, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "endpoint",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__SetConnectorSecretRequest, endpoint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wattline__ims__v1__set_connector_secret_request__field_indices_by_name[] = {
+  3,   /* field[3] = description */
+  4,   /* field[4] = endpoint */
+  1,   /* field[1] = name */
+  0,   /* field[0] = tenant_id */
+  2,   /* field[2] = value */
+};
+static const ProtobufCIntRange wattline__ims__v1__set_connector_secret_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor wattline__ims__v1__set_connector_secret_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.SetConnectorSecretRequest",
+  "SetConnectorSecretRequest",
+  "Wattline__Ims__V1__SetConnectorSecretRequest",
+  "wattline.ims.v1",
+  sizeof(Wattline__Ims__V1__SetConnectorSecretRequest),
+  5,
+  wattline__ims__v1__set_connector_secret_request__field_descriptors,
+  wattline__ims__v1__set_connector_secret_request__field_indices_by_name,
+  1,  wattline__ims__v1__set_connector_secret_request__number_ranges,
+  (ProtobufCMessageInit) wattline__ims__v1__set_connector_secret_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wattline__ims__v1__set_connector_secret_response__field_descriptors[1] =
+{
+  {
+    "connector_secret",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__SetConnectorSecretResponse, connector_secret),
+    &wattline__ims__v1__connector_secret__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wattline__ims__v1__set_connector_secret_response__field_indices_by_name[] = {
+  0,   /* field[0] = connector_secret */
+};
+static const ProtobufCIntRange wattline__ims__v1__set_connector_secret_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor wattline__ims__v1__set_connector_secret_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.SetConnectorSecretResponse",
+  "SetConnectorSecretResponse",
+  "Wattline__Ims__V1__SetConnectorSecretResponse",
+  "wattline.ims.v1",
+  sizeof(Wattline__Ims__V1__SetConnectorSecretResponse),
+  1,
+  wattline__ims__v1__set_connector_secret_response__field_descriptors,
+  wattline__ims__v1__set_connector_secret_response__field_indices_by_name,
+  1,  wattline__ims__v1__set_connector_secret_response__number_ranges,
+  (ProtobufCMessageInit) wattline__ims__v1__set_connector_secret_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wattline__ims__v1__list_connector_secrets_request__field_descriptors[1] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__ListConnectorSecretsRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wattline__ims__v1__list_connector_secrets_request__field_indices_by_name[] = {
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange wattline__ims__v1__list_connector_secrets_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor wattline__ims__v1__list_connector_secrets_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.ListConnectorSecretsRequest",
+  "ListConnectorSecretsRequest",
+  "Wattline__Ims__V1__ListConnectorSecretsRequest",
+  "wattline.ims.v1",
+  sizeof(Wattline__Ims__V1__ListConnectorSecretsRequest),
+  1,
+  wattline__ims__v1__list_connector_secrets_request__field_descriptors,
+  wattline__ims__v1__list_connector_secrets_request__field_indices_by_name,
+  1,  wattline__ims__v1__list_connector_secrets_request__number_ranges,
+  (ProtobufCMessageInit) wattline__ims__v1__list_connector_secrets_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wattline__ims__v1__list_connector_secrets_response__field_descriptors[1] =
+{
+  {
+    "connector_secrets",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Wattline__Ims__V1__ListConnectorSecretsResponse, n_connector_secrets),
+    offsetof(Wattline__Ims__V1__ListConnectorSecretsResponse, connector_secrets),
+    &wattline__ims__v1__connector_secret__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wattline__ims__v1__list_connector_secrets_response__field_indices_by_name[] = {
+  0,   /* field[0] = connector_secrets */
+};
+static const ProtobufCIntRange wattline__ims__v1__list_connector_secrets_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor wattline__ims__v1__list_connector_secrets_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.ListConnectorSecretsResponse",
+  "ListConnectorSecretsResponse",
+  "Wattline__Ims__V1__ListConnectorSecretsResponse",
+  "wattline.ims.v1",
+  sizeof(Wattline__Ims__V1__ListConnectorSecretsResponse),
+  1,
+  wattline__ims__v1__list_connector_secrets_response__field_descriptors,
+  wattline__ims__v1__list_connector_secrets_response__field_indices_by_name,
+  1,  wattline__ims__v1__list_connector_secrets_response__number_ranges,
+  (ProtobufCMessageInit) wattline__ims__v1__list_connector_secrets_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wattline__ims__v1__delete_connector_secret_request__field_descriptors[2] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__DeleteConnectorSecretRequest, tenant_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__DeleteConnectorSecretRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wattline__ims__v1__delete_connector_secret_request__field_indices_by_name[] = {
+  1,   /* field[1] = name */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange wattline__ims__v1__delete_connector_secret_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor wattline__ims__v1__delete_connector_secret_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.DeleteConnectorSecretRequest",
+  "DeleteConnectorSecretRequest",
+  "Wattline__Ims__V1__DeleteConnectorSecretRequest",
+  "wattline.ims.v1",
+  sizeof(Wattline__Ims__V1__DeleteConnectorSecretRequest),
+  2,
+  wattline__ims__v1__delete_connector_secret_request__field_descriptors,
+  wattline__ims__v1__delete_connector_secret_request__field_indices_by_name,
+  1,  wattline__ims__v1__delete_connector_secret_request__number_ranges,
+  (ProtobufCMessageInit) wattline__ims__v1__delete_connector_secret_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wattline__ims__v1__delete_connector_secret_response__field_descriptors[1] =
+{
+  {
+    "connector_secret",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Ims__V1__DeleteConnectorSecretResponse, connector_secret),
+    &wattline__ims__v1__connector_secret__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wattline__ims__v1__delete_connector_secret_response__field_indices_by_name[] = {
+  0,   /* field[0] = connector_secret */
+};
+static const ProtobufCIntRange wattline__ims__v1__delete_connector_secret_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor wattline__ims__v1__delete_connector_secret_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.DeleteConnectorSecretResponse",
+  "DeleteConnectorSecretResponse",
+  "Wattline__Ims__V1__DeleteConnectorSecretResponse",
+  "wattline.ims.v1",
+  sizeof(Wattline__Ims__V1__DeleteConnectorSecretResponse),
+  1,
+  wattline__ims__v1__delete_connector_secret_response__field_descriptors,
+  wattline__ims__v1__delete_connector_secret_response__field_indices_by_name,
+  1,  wattline__ims__v1__delete_connector_secret_response__number_ranges,
+  (ProtobufCMessageInit) wattline__ims__v1__delete_connector_secret_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue wattline__ims__v1__role__enum_values_by_number[5] =
 {
   { "ROLE_UNSPECIFIED", "WATTLINE__IMS__V1__ROLE__ROLE_UNSPECIFIED", 0 },
@@ -5450,5 +6187,58 @@ void wattline__ims__v1__integration_credential_service__init (Wattline__Ims__V1_
 {
   protobuf_c_service_generated_init (&service->base,
                                      &wattline__ims__v1__integration_credential_service__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor wattline__ims__v1__connector_secret_service__method_descriptors[3] =
+{
+  { "SetConnectorSecret", &wattline__ims__v1__set_connector_secret_request__descriptor, &wattline__ims__v1__set_connector_secret_response__descriptor },
+  { "ListConnectorSecrets", &wattline__ims__v1__list_connector_secrets_request__descriptor, &wattline__ims__v1__list_connector_secrets_response__descriptor },
+  { "DeleteConnectorSecret", &wattline__ims__v1__delete_connector_secret_request__descriptor, &wattline__ims__v1__delete_connector_secret_response__descriptor },
+};
+const unsigned wattline__ims__v1__connector_secret_service__method_indices_by_name[] = {
+  2,        /* DeleteConnectorSecret */
+  1,        /* ListConnectorSecrets */
+  0         /* SetConnectorSecret */
+};
+const ProtobufCServiceDescriptor wattline__ims__v1__connector_secret_service__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "wattline.ims.v1.ConnectorSecretService",
+  "ConnectorSecretService",
+  "Wattline__Ims__V1__ConnectorSecretService",
+  "wattline.ims.v1",
+  3,
+  wattline__ims__v1__connector_secret_service__method_descriptors,
+  wattline__ims__v1__connector_secret_service__method_indices_by_name
+};
+void wattline__ims__v1__connector_secret_service__set_connector_secret(ProtobufCService *service,
+                                                                       const Wattline__Ims__V1__SetConnectorSecretRequest *input,
+                                                                       Wattline__Ims__V1__SetConnectorSecretResponse_Closure closure,
+                                                                       void *closure_data)
+{
+  assert(service->descriptor == &wattline__ims__v1__connector_secret_service__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void wattline__ims__v1__connector_secret_service__list_connector_secrets(ProtobufCService *service,
+                                                                         const Wattline__Ims__V1__ListConnectorSecretsRequest *input,
+                                                                         Wattline__Ims__V1__ListConnectorSecretsResponse_Closure closure,
+                                                                         void *closure_data)
+{
+  assert(service->descriptor == &wattline__ims__v1__connector_secret_service__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void wattline__ims__v1__connector_secret_service__delete_connector_secret(ProtobufCService *service,
+                                                                          const Wattline__Ims__V1__DeleteConnectorSecretRequest *input,
+                                                                          Wattline__Ims__V1__DeleteConnectorSecretResponse_Closure closure,
+                                                                          void *closure_data)
+{
+  assert(service->descriptor == &wattline__ims__v1__connector_secret_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void wattline__ims__v1__connector_secret_service__init (Wattline__Ims__V1__ConnectorSecretService_Service *service,
+                                                        Wattline__Ims__V1__ConnectorSecretService_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &wattline__ims__v1__connector_secret_service__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }

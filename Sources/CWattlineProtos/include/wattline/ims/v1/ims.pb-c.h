@@ -22,6 +22,7 @@ typedef struct Wattline__Ims__V1__Session Wattline__Ims__V1__Session;
 typedef struct Wattline__Ims__V1__TenantRoleAssignment Wattline__Ims__V1__TenantRoleAssignment;
 typedef struct Wattline__Ims__V1__SiteResponsibility Wattline__Ims__V1__SiteResponsibility;
 typedef struct Wattline__Ims__V1__IntegrationCredential Wattline__Ims__V1__IntegrationCredential;
+typedef struct Wattline__Ims__V1__ConnectorSecret Wattline__Ims__V1__ConnectorSecret;
 typedef struct Wattline__Ims__V1__InviteRequest Wattline__Ims__V1__InviteRequest;
 typedef struct Wattline__Ims__V1__InviteResponse Wattline__Ims__V1__InviteResponse;
 typedef struct Wattline__Ims__V1__ListInvitationsRequest Wattline__Ims__V1__ListInvitationsRequest;
@@ -64,6 +65,12 @@ typedef struct Wattline__Ims__V1__RevokeIntegrationCredentialRequest Wattline__I
 typedef struct Wattline__Ims__V1__RevokeIntegrationCredentialResponse Wattline__Ims__V1__RevokeIntegrationCredentialResponse;
 typedef struct Wattline__Ims__V1__ExchangeClientCredentialsRequest Wattline__Ims__V1__ExchangeClientCredentialsRequest;
 typedef struct Wattline__Ims__V1__ExchangeClientCredentialsResponse Wattline__Ims__V1__ExchangeClientCredentialsResponse;
+typedef struct Wattline__Ims__V1__SetConnectorSecretRequest Wattline__Ims__V1__SetConnectorSecretRequest;
+typedef struct Wattline__Ims__V1__SetConnectorSecretResponse Wattline__Ims__V1__SetConnectorSecretResponse;
+typedef struct Wattline__Ims__V1__ListConnectorSecretsRequest Wattline__Ims__V1__ListConnectorSecretsRequest;
+typedef struct Wattline__Ims__V1__ListConnectorSecretsResponse Wattline__Ims__V1__ListConnectorSecretsResponse;
+typedef struct Wattline__Ims__V1__DeleteConnectorSecretRequest Wattline__Ims__V1__DeleteConnectorSecretRequest;
+typedef struct Wattline__Ims__V1__DeleteConnectorSecretResponse Wattline__Ims__V1__DeleteConnectorSecretResponse;
 
 
 /* --- enums --- */
@@ -391,6 +398,52 @@ struct  Wattline__Ims__V1__IntegrationCredential
 #define WATTLINE__IMS__V1__INTEGRATION_CREDENTIAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__integration_credential__descriptor) \
     , {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string, WATTLINE__IMS__V1__ROLE__ROLE_UNSPECIFIED, {0,NULL}, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A connector secret's metadata (never its value, nor anything derived from it but its length).
+ */
+struct  Wattline__Ims__V1__ConnectorSecret
+{
+  ProtobufCMessage base;
+  /*
+   * Tenant the secret belongs to.
+   */
+  ProtobufCBinaryData tenant_id;
+  /*
+   * Name, unique in the tenant (1 to 64 characters of a-z, 0-9, '.', '_' and '-'),
+   * e.g. "weather-api.key".
+   */
+  char *name;
+  /*
+   * What it is for, e.g. "Weather service API key" (at most 200 characters; empty = none).
+   */
+  char *description;
+  /*
+   * Absolute URL of the system the secret is presented to (at most 2,048 characters, without
+   * user info; empty = none).
+   */
+  char *endpoint;
+  /*
+   * Length of the value in bytes.
+   */
+  uint32_t value_length;
+  /*
+   * When the secret was first set.
+   */
+  int64_t created_at_ms;
+  /*
+   * When the value was last set.
+   */
+  int64_t updated_at_ms;
+  /*
+   * Who set it last.
+   */
+  ProtobufCBinaryData updated_by_identity_id;
+};
+#define WATTLINE__IMS__V1__CONNECTOR_SECRET__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__connector_secret__descriptor) \
+    , {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, {0,NULL} }
 
 
 /*
@@ -1298,6 +1351,125 @@ struct  Wattline__Ims__V1__ExchangeClientCredentialsResponse
     , (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Request of ConnectorSecretService.SetConnectorSecret.
+ */
+struct  Wattline__Ims__V1__SetConnectorSecretRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Tenant the secret belongs to.
+   */
+  ProtobufCBinaryData tenant_id;
+  /*
+   * Name of the secret to create or replace (1 to 64 characters of a-z, 0-9, '.', '_' and '-').
+   */
+  char *name;
+  /*
+   * The secret (1 to 8,192 bytes, any bytes). Never returned, never logged; stored only sealed
+   * with the tenant's data key.
+   */
+  ProtobufCBinaryData value;
+  /*
+   * What it is for (at most 200 characters; empty = none).
+   */
+  char *description;
+  /*
+   * Absolute URL of the system the secret is presented to (at most 2,048 characters, with a
+   * scheme and a host and without user info: credentials go into value; empty = none).
+   */
+  char *endpoint;
+};
+#define WATTLINE__IMS__V1__SET_CONNECTOR_SECRET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__set_connector_secret_request__descriptor) \
+    , {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Response of ConnectorSecretService.SetConnectorSecret.
+ */
+struct  Wattline__Ims__V1__SetConnectorSecretResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The secret's metadata as stored (without the value).
+   */
+  Wattline__Ims__V1__ConnectorSecret *connector_secret;
+};
+#define WATTLINE__IMS__V1__SET_CONNECTOR_SECRET_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__set_connector_secret_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Request of ConnectorSecretService.ListConnectorSecrets.
+ */
+struct  Wattline__Ims__V1__ListConnectorSecretsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Tenant whose secrets to list.
+   */
+  ProtobufCBinaryData tenant_id;
+};
+#define WATTLINE__IMS__V1__LIST_CONNECTOR_SECRETS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__list_connector_secrets_request__descriptor) \
+    , {0,NULL} }
+
+
+/*
+ * Response of ConnectorSecretService.ListConnectorSecrets.
+ */
+struct  Wattline__Ims__V1__ListConnectorSecretsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Every secret of the tenant (at most 100), by name (byte order), without values.
+   */
+  size_t n_connector_secrets;
+  Wattline__Ims__V1__ConnectorSecret **connector_secrets;
+};
+#define WATTLINE__IMS__V1__LIST_CONNECTOR_SECRETS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__list_connector_secrets_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * Request of ConnectorSecretService.DeleteConnectorSecret.
+ */
+struct  Wattline__Ims__V1__DeleteConnectorSecretRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Tenant the secret belongs to.
+   */
+  ProtobufCBinaryData tenant_id;
+  /*
+   * Name of the secret to delete.
+   */
+  char *name;
+};
+#define WATTLINE__IMS__V1__DELETE_CONNECTOR_SECRET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__delete_connector_secret_request__descriptor) \
+    , {0,NULL}, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Response of ConnectorSecretService.DeleteConnectorSecret.
+ */
+struct  Wattline__Ims__V1__DeleteConnectorSecretResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The deleted secret's metadata (without the value).
+   */
+  Wattline__Ims__V1__ConnectorSecret *connector_secret;
+};
+#define WATTLINE__IMS__V1__DELETE_CONNECTOR_SECRET_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wattline__ims__v1__delete_connector_secret_response__descriptor) \
+    , NULL }
+
+
 /* Wattline__Ims__V1__ClientInfo methods */
 void   wattline__ims__v1__client_info__init
                      (Wattline__Ims__V1__ClientInfo         *message);
@@ -1430,6 +1602,25 @@ Wattline__Ims__V1__IntegrationCredential *
                       const uint8_t       *data);
 void   wattline__ims__v1__integration_credential__free_unpacked
                      (Wattline__Ims__V1__IntegrationCredential *message,
+                      ProtobufCAllocator *allocator);
+/* Wattline__Ims__V1__ConnectorSecret methods */
+void   wattline__ims__v1__connector_secret__init
+                     (Wattline__Ims__V1__ConnectorSecret         *message);
+size_t wattline__ims__v1__connector_secret__get_packed_size
+                     (const Wattline__Ims__V1__ConnectorSecret   *message);
+size_t wattline__ims__v1__connector_secret__pack
+                     (const Wattline__Ims__V1__ConnectorSecret   *message,
+                      uint8_t             *out);
+size_t wattline__ims__v1__connector_secret__pack_to_buffer
+                     (const Wattline__Ims__V1__ConnectorSecret   *message,
+                      ProtobufCBuffer     *buffer);
+Wattline__Ims__V1__ConnectorSecret *
+       wattline__ims__v1__connector_secret__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wattline__ims__v1__connector_secret__free_unpacked
+                     (Wattline__Ims__V1__ConnectorSecret *message,
                       ProtobufCAllocator *allocator);
 /* Wattline__Ims__V1__InviteRequest methods */
 void   wattline__ims__v1__invite_request__init
@@ -2229,6 +2420,120 @@ Wattline__Ims__V1__ExchangeClientCredentialsResponse *
 void   wattline__ims__v1__exchange_client_credentials_response__free_unpacked
                      (Wattline__Ims__V1__ExchangeClientCredentialsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Wattline__Ims__V1__SetConnectorSecretRequest methods */
+void   wattline__ims__v1__set_connector_secret_request__init
+                     (Wattline__Ims__V1__SetConnectorSecretRequest         *message);
+size_t wattline__ims__v1__set_connector_secret_request__get_packed_size
+                     (const Wattline__Ims__V1__SetConnectorSecretRequest   *message);
+size_t wattline__ims__v1__set_connector_secret_request__pack
+                     (const Wattline__Ims__V1__SetConnectorSecretRequest   *message,
+                      uint8_t             *out);
+size_t wattline__ims__v1__set_connector_secret_request__pack_to_buffer
+                     (const Wattline__Ims__V1__SetConnectorSecretRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wattline__Ims__V1__SetConnectorSecretRequest *
+       wattline__ims__v1__set_connector_secret_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wattline__ims__v1__set_connector_secret_request__free_unpacked
+                     (Wattline__Ims__V1__SetConnectorSecretRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wattline__Ims__V1__SetConnectorSecretResponse methods */
+void   wattline__ims__v1__set_connector_secret_response__init
+                     (Wattline__Ims__V1__SetConnectorSecretResponse         *message);
+size_t wattline__ims__v1__set_connector_secret_response__get_packed_size
+                     (const Wattline__Ims__V1__SetConnectorSecretResponse   *message);
+size_t wattline__ims__v1__set_connector_secret_response__pack
+                     (const Wattline__Ims__V1__SetConnectorSecretResponse   *message,
+                      uint8_t             *out);
+size_t wattline__ims__v1__set_connector_secret_response__pack_to_buffer
+                     (const Wattline__Ims__V1__SetConnectorSecretResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wattline__Ims__V1__SetConnectorSecretResponse *
+       wattline__ims__v1__set_connector_secret_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wattline__ims__v1__set_connector_secret_response__free_unpacked
+                     (Wattline__Ims__V1__SetConnectorSecretResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Wattline__Ims__V1__ListConnectorSecretsRequest methods */
+void   wattline__ims__v1__list_connector_secrets_request__init
+                     (Wattline__Ims__V1__ListConnectorSecretsRequest         *message);
+size_t wattline__ims__v1__list_connector_secrets_request__get_packed_size
+                     (const Wattline__Ims__V1__ListConnectorSecretsRequest   *message);
+size_t wattline__ims__v1__list_connector_secrets_request__pack
+                     (const Wattline__Ims__V1__ListConnectorSecretsRequest   *message,
+                      uint8_t             *out);
+size_t wattline__ims__v1__list_connector_secrets_request__pack_to_buffer
+                     (const Wattline__Ims__V1__ListConnectorSecretsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wattline__Ims__V1__ListConnectorSecretsRequest *
+       wattline__ims__v1__list_connector_secrets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wattline__ims__v1__list_connector_secrets_request__free_unpacked
+                     (Wattline__Ims__V1__ListConnectorSecretsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wattline__Ims__V1__ListConnectorSecretsResponse methods */
+void   wattline__ims__v1__list_connector_secrets_response__init
+                     (Wattline__Ims__V1__ListConnectorSecretsResponse         *message);
+size_t wattline__ims__v1__list_connector_secrets_response__get_packed_size
+                     (const Wattline__Ims__V1__ListConnectorSecretsResponse   *message);
+size_t wattline__ims__v1__list_connector_secrets_response__pack
+                     (const Wattline__Ims__V1__ListConnectorSecretsResponse   *message,
+                      uint8_t             *out);
+size_t wattline__ims__v1__list_connector_secrets_response__pack_to_buffer
+                     (const Wattline__Ims__V1__ListConnectorSecretsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wattline__Ims__V1__ListConnectorSecretsResponse *
+       wattline__ims__v1__list_connector_secrets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wattline__ims__v1__list_connector_secrets_response__free_unpacked
+                     (Wattline__Ims__V1__ListConnectorSecretsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Wattline__Ims__V1__DeleteConnectorSecretRequest methods */
+void   wattline__ims__v1__delete_connector_secret_request__init
+                     (Wattline__Ims__V1__DeleteConnectorSecretRequest         *message);
+size_t wattline__ims__v1__delete_connector_secret_request__get_packed_size
+                     (const Wattline__Ims__V1__DeleteConnectorSecretRequest   *message);
+size_t wattline__ims__v1__delete_connector_secret_request__pack
+                     (const Wattline__Ims__V1__DeleteConnectorSecretRequest   *message,
+                      uint8_t             *out);
+size_t wattline__ims__v1__delete_connector_secret_request__pack_to_buffer
+                     (const Wattline__Ims__V1__DeleteConnectorSecretRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wattline__Ims__V1__DeleteConnectorSecretRequest *
+       wattline__ims__v1__delete_connector_secret_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wattline__ims__v1__delete_connector_secret_request__free_unpacked
+                     (Wattline__Ims__V1__DeleteConnectorSecretRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wattline__Ims__V1__DeleteConnectorSecretResponse methods */
+void   wattline__ims__v1__delete_connector_secret_response__init
+                     (Wattline__Ims__V1__DeleteConnectorSecretResponse         *message);
+size_t wattline__ims__v1__delete_connector_secret_response__get_packed_size
+                     (const Wattline__Ims__V1__DeleteConnectorSecretResponse   *message);
+size_t wattline__ims__v1__delete_connector_secret_response__pack
+                     (const Wattline__Ims__V1__DeleteConnectorSecretResponse   *message,
+                      uint8_t             *out);
+size_t wattline__ims__v1__delete_connector_secret_response__pack_to_buffer
+                     (const Wattline__Ims__V1__DeleteConnectorSecretResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wattline__Ims__V1__DeleteConnectorSecretResponse *
+       wattline__ims__v1__delete_connector_secret_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wattline__ims__v1__delete_connector_secret_response__free_unpacked
+                     (Wattline__Ims__V1__DeleteConnectorSecretResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Wattline__Ims__V1__ClientInfo_Closure)
@@ -2251,6 +2556,9 @@ typedef void (*Wattline__Ims__V1__SiteResponsibility_Closure)
                   void *closure_data);
 typedef void (*Wattline__Ims__V1__IntegrationCredential_Closure)
                  (const Wattline__Ims__V1__IntegrationCredential *message,
+                  void *closure_data);
+typedef void (*Wattline__Ims__V1__ConnectorSecret_Closure)
+                 (const Wattline__Ims__V1__ConnectorSecret *message,
                   void *closure_data);
 typedef void (*Wattline__Ims__V1__InviteRequest_Closure)
                  (const Wattline__Ims__V1__InviteRequest *message,
@@ -2377,6 +2685,24 @@ typedef void (*Wattline__Ims__V1__ExchangeClientCredentialsRequest_Closure)
                   void *closure_data);
 typedef void (*Wattline__Ims__V1__ExchangeClientCredentialsResponse_Closure)
                  (const Wattline__Ims__V1__ExchangeClientCredentialsResponse *message,
+                  void *closure_data);
+typedef void (*Wattline__Ims__V1__SetConnectorSecretRequest_Closure)
+                 (const Wattline__Ims__V1__SetConnectorSecretRequest *message,
+                  void *closure_data);
+typedef void (*Wattline__Ims__V1__SetConnectorSecretResponse_Closure)
+                 (const Wattline__Ims__V1__SetConnectorSecretResponse *message,
+                  void *closure_data);
+typedef void (*Wattline__Ims__V1__ListConnectorSecretsRequest_Closure)
+                 (const Wattline__Ims__V1__ListConnectorSecretsRequest *message,
+                  void *closure_data);
+typedef void (*Wattline__Ims__V1__ListConnectorSecretsResponse_Closure)
+                 (const Wattline__Ims__V1__ListConnectorSecretsResponse *message,
+                  void *closure_data);
+typedef void (*Wattline__Ims__V1__DeleteConnectorSecretRequest_Closure)
+                 (const Wattline__Ims__V1__DeleteConnectorSecretRequest *message,
+                  void *closure_data);
+typedef void (*Wattline__Ims__V1__DeleteConnectorSecretResponse_Closure)
+                 (const Wattline__Ims__V1__DeleteConnectorSecretResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -2594,6 +2920,45 @@ void wattline__ims__v1__integration_credential_service__exchange_client_credenti
                                                                                     const Wattline__Ims__V1__ExchangeClientCredentialsRequest *input,
                                                                                     Wattline__Ims__V1__ExchangeClientCredentialsResponse_Closure closure,
                                                                                     void *closure_data);
+typedef struct Wattline__Ims__V1__ConnectorSecretService_Service Wattline__Ims__V1__ConnectorSecretService_Service;
+struct Wattline__Ims__V1__ConnectorSecretService_Service
+{
+  ProtobufCService base;
+  void (*set_connector_secret)(Wattline__Ims__V1__ConnectorSecretService_Service *service,
+                               const Wattline__Ims__V1__SetConnectorSecretRequest *input,
+                               Wattline__Ims__V1__SetConnectorSecretResponse_Closure closure,
+                               void *closure_data);
+  void (*list_connector_secrets)(Wattline__Ims__V1__ConnectorSecretService_Service *service,
+                                 const Wattline__Ims__V1__ListConnectorSecretsRequest *input,
+                                 Wattline__Ims__V1__ListConnectorSecretsResponse_Closure closure,
+                                 void *closure_data);
+  void (*delete_connector_secret)(Wattline__Ims__V1__ConnectorSecretService_Service *service,
+                                  const Wattline__Ims__V1__DeleteConnectorSecretRequest *input,
+                                  Wattline__Ims__V1__DeleteConnectorSecretResponse_Closure closure,
+                                  void *closure_data);
+};
+typedef void (*Wattline__Ims__V1__ConnectorSecretService_ServiceDestroy)(Wattline__Ims__V1__ConnectorSecretService_Service *);
+void wattline__ims__v1__connector_secret_service__init (Wattline__Ims__V1__ConnectorSecretService_Service *service,
+                                                        Wattline__Ims__V1__ConnectorSecretService_ServiceDestroy destroy);
+#define WATTLINE__IMS__V1__CONNECTOR_SECRET_SERVICE__BASE_INIT \
+    { &wattline__ims__v1__connector_secret_service__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define WATTLINE__IMS__V1__CONNECTOR_SECRET_SERVICE__INIT(function_prefix__) \
+    { WATTLINE__IMS__V1__CONNECTOR_SECRET_SERVICE__BASE_INIT,\
+      function_prefix__ ## set_connector_secret,\
+      function_prefix__ ## list_connector_secrets,\
+      function_prefix__ ## delete_connector_secret  }
+void wattline__ims__v1__connector_secret_service__set_connector_secret(ProtobufCService *service,
+                                                                       const Wattline__Ims__V1__SetConnectorSecretRequest *input,
+                                                                       Wattline__Ims__V1__SetConnectorSecretResponse_Closure closure,
+                                                                       void *closure_data);
+void wattline__ims__v1__connector_secret_service__list_connector_secrets(ProtobufCService *service,
+                                                                         const Wattline__Ims__V1__ListConnectorSecretsRequest *input,
+                                                                         Wattline__Ims__V1__ListConnectorSecretsResponse_Closure closure,
+                                                                         void *closure_data);
+void wattline__ims__v1__connector_secret_service__delete_connector_secret(ProtobufCService *service,
+                                                                          const Wattline__Ims__V1__DeleteConnectorSecretRequest *input,
+                                                                          Wattline__Ims__V1__DeleteConnectorSecretResponse_Closure closure,
+                                                                          void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2607,6 +2972,7 @@ extern const ProtobufCMessageDescriptor wattline__ims__v1__session__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__tenant_role_assignment__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__site_responsibility__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__integration_credential__descriptor;
+extern const ProtobufCMessageDescriptor wattline__ims__v1__connector_secret__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__invite_request__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__invite_response__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__list_invitations_request__descriptor;
@@ -2649,8 +3015,15 @@ extern const ProtobufCMessageDescriptor wattline__ims__v1__revoke_integration_cr
 extern const ProtobufCMessageDescriptor wattline__ims__v1__revoke_integration_credential_response__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__exchange_client_credentials_request__descriptor;
 extern const ProtobufCMessageDescriptor wattline__ims__v1__exchange_client_credentials_response__descriptor;
+extern const ProtobufCMessageDescriptor wattline__ims__v1__set_connector_secret_request__descriptor;
+extern const ProtobufCMessageDescriptor wattline__ims__v1__set_connector_secret_response__descriptor;
+extern const ProtobufCMessageDescriptor wattline__ims__v1__list_connector_secrets_request__descriptor;
+extern const ProtobufCMessageDescriptor wattline__ims__v1__list_connector_secrets_response__descriptor;
+extern const ProtobufCMessageDescriptor wattline__ims__v1__delete_connector_secret_request__descriptor;
+extern const ProtobufCMessageDescriptor wattline__ims__v1__delete_connector_secret_response__descriptor;
 extern const ProtobufCServiceDescriptor wattline__ims__v1__ims_service__descriptor;
 extern const ProtobufCServiceDescriptor wattline__ims__v1__integration_credential_service__descriptor;
+extern const ProtobufCServiceDescriptor wattline__ims__v1__connector_secret_service__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -444,6 +444,63 @@ extension ImsV1 {
         }
     }
 
+    /// A connector secret's metadata (never its value, nor anything derived from it but its length).
+    public struct ConnectorSecret: ProtoMessage, ProtoCBridged {
+        public static let protoName = "wattline.ims.v1.ConnectorSecret"
+        package typealias CStruct = Wattline__Ims__V1__ConnectorSecret
+
+        /// Tenant the secret belongs to.
+        public var tenantID: [UInt8] = []
+        /// Name, unique in the tenant (1 to 64 characters of a-z, 0-9, '.', '_' and '-'),
+        /// e.g. "weather-api.key".
+        public var name: String = ""
+        /// What it is for, e.g. "Weather service API key" (at most 200 characters; empty = none).
+        public var description: String = ""
+        /// Absolute URL of the system the secret is presented to (at most 2,048 characters, without
+        /// user info; empty = none).
+        public var endpoint: String = ""
+        /// Length of the value in bytes.
+        public var valueLength: UInt32 = 0
+        /// When the secret was first set.
+        public var createdAtMs: Int64 = 0
+        /// When the value was last set.
+        public var updatedAtMs: Int64 = 0
+        /// Who set it last.
+        public var updatedByIdentityID: [UInt8] = []
+
+        public init() {}
+
+        public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
+
+        public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: ProtoLimits) throws(ProtoError) {
+            self = try Self.decodeWithProtobufC(bytes, limits: limits)
+        }
+
+        package static func cInit(_ c: UnsafeMutablePointer<CStruct>) { wattline__ims__v1__connector_secret__init(c) }
+
+        package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
+            c.pointee.tenant_id = arena.binary(tenantID)
+            c.pointee.name = arena.cString(name)
+            c.pointee.description = arena.cString(description)
+            c.pointee.endpoint = arena.cString(endpoint)
+            c.pointee.value_length = valueLength
+            c.pointee.created_at_ms = createdAtMs
+            c.pointee.updated_at_ms = updatedAtMs
+            c.pointee.updated_by_identity_id = arena.binary(updatedByIdentityID)
+        }
+
+        package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
+            name = try ProtoLift.string(c.pointee.name, in: Self.protoName)
+            description = try ProtoLift.string(c.pointee.description, in: Self.protoName)
+            endpoint = try ProtoLift.string(c.pointee.endpoint, in: Self.protoName)
+            valueLength = c.pointee.value_length
+            createdAtMs = c.pointee.created_at_ms
+            updatedAtMs = c.pointee.updated_at_ms
+            updatedByIdentityID = ProtoLift.bytes(c.pointee.updated_by_identity_id)
+        }
+    }
+
     /// Request of ImsService.Invite.
     public struct InviteRequest: ProtoMessage, ProtoCBridged {
         public static let protoName = "wattline.ims.v1.InviteRequest"
@@ -1833,6 +1890,190 @@ extension ImsV1 {
         }
     }
 
+    /// Request of ConnectorSecretService.SetConnectorSecret.
+    public struct SetConnectorSecretRequest: ProtoMessage, ProtoCBridged {
+        public static let protoName = "wattline.ims.v1.SetConnectorSecretRequest"
+        package typealias CStruct = Wattline__Ims__V1__SetConnectorSecretRequest
+
+        /// Tenant the secret belongs to.
+        public var tenantID: [UInt8] = []
+        /// Name of the secret to create or replace (1 to 64 characters of a-z, 0-9, '.', '_' and '-').
+        public var name: String = ""
+        /// The secret (1 to 8,192 bytes, any bytes). Never returned, never logged; stored only sealed
+        /// with the tenant's data key.
+        public var value: [UInt8] = []
+        /// What it is for (at most 200 characters; empty = none).
+        public var description: String = ""
+        /// Absolute URL of the system the secret is presented to (at most 2,048 characters, with a
+        /// scheme and a host and without user info: credentials go into value; empty = none).
+        public var endpoint: String = ""
+
+        public init() {}
+
+        public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
+
+        public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: ProtoLimits) throws(ProtoError) {
+            self = try Self.decodeWithProtobufC(bytes, limits: limits)
+        }
+
+        package static func cInit(_ c: UnsafeMutablePointer<CStruct>) { wattline__ims__v1__set_connector_secret_request__init(c) }
+
+        package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
+            c.pointee.tenant_id = arena.binary(tenantID)
+            c.pointee.name = arena.cString(name)
+            c.pointee.value = arena.binary(value)
+            c.pointee.description = arena.cString(description)
+            c.pointee.endpoint = arena.cString(endpoint)
+        }
+
+        package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
+            name = try ProtoLift.string(c.pointee.name, in: Self.protoName)
+            value = ProtoLift.bytes(c.pointee.value)
+            description = try ProtoLift.string(c.pointee.description, in: Self.protoName)
+            endpoint = try ProtoLift.string(c.pointee.endpoint, in: Self.protoName)
+        }
+    }
+
+    /// Response of ConnectorSecretService.SetConnectorSecret.
+    public struct SetConnectorSecretResponse: ProtoMessage, ProtoCBridged {
+        public static let protoName = "wattline.ims.v1.SetConnectorSecretResponse"
+        package typealias CStruct = Wattline__Ims__V1__SetConnectorSecretResponse
+
+        /// The secret's metadata as stored (without the value).
+        public var connectorSecret: ImsV1.ConnectorSecret? = nil
+
+        public init() {}
+
+        public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
+
+        public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: ProtoLimits) throws(ProtoError) {
+            self = try Self.decodeWithProtobufC(bytes, limits: limits)
+        }
+
+        package static func cInit(_ c: UnsafeMutablePointer<CStruct>) { wattline__ims__v1__set_connector_secret_response__init(c) }
+
+        package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
+            if let value = connectorSecret { c.pointee.connector_secret = arena.message(value) }
+        }
+
+        package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
+            connectorSecret = try ProtoLift.message(c.pointee.connector_secret) as ImsV1.ConnectorSecret?
+        }
+    }
+
+    /// Request of ConnectorSecretService.ListConnectorSecrets.
+    public struct ListConnectorSecretsRequest: ProtoMessage, ProtoCBridged {
+        public static let protoName = "wattline.ims.v1.ListConnectorSecretsRequest"
+        package typealias CStruct = Wattline__Ims__V1__ListConnectorSecretsRequest
+
+        /// Tenant whose secrets to list.
+        public var tenantID: [UInt8] = []
+
+        public init() {}
+
+        public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
+
+        public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: ProtoLimits) throws(ProtoError) {
+            self = try Self.decodeWithProtobufC(bytes, limits: limits)
+        }
+
+        package static func cInit(_ c: UnsafeMutablePointer<CStruct>) { wattline__ims__v1__list_connector_secrets_request__init(c) }
+
+        package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
+            c.pointee.tenant_id = arena.binary(tenantID)
+        }
+
+        package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
+        }
+    }
+
+    /// Response of ConnectorSecretService.ListConnectorSecrets.
+    public struct ListConnectorSecretsResponse: ProtoMessage, ProtoCBridged {
+        public static let protoName = "wattline.ims.v1.ListConnectorSecretsResponse"
+        package typealias CStruct = Wattline__Ims__V1__ListConnectorSecretsResponse
+
+        /// Every secret of the tenant (at most 100), by name (byte order), without values.
+        public var connectorSecrets: [ImsV1.ConnectorSecret] = []
+
+        public init() {}
+
+        public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
+
+        public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: ProtoLimits) throws(ProtoError) {
+            self = try Self.decodeWithProtobufC(bytes, limits: limits)
+        }
+
+        package static func cInit(_ c: UnsafeMutablePointer<CStruct>) { wattline__ims__v1__list_connector_secrets_response__init(c) }
+
+        package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
+            c.pointee.n_connector_secrets = connectorSecrets.count; c.pointee.connector_secrets = arena.messages(connectorSecrets)
+        }
+
+        package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
+            connectorSecrets = try ProtoLift.messages(c.pointee.connector_secrets, c.pointee.n_connector_secrets)
+        }
+    }
+
+    /// Request of ConnectorSecretService.DeleteConnectorSecret.
+    public struct DeleteConnectorSecretRequest: ProtoMessage, ProtoCBridged {
+        public static let protoName = "wattline.ims.v1.DeleteConnectorSecretRequest"
+        package typealias CStruct = Wattline__Ims__V1__DeleteConnectorSecretRequest
+
+        /// Tenant the secret belongs to.
+        public var tenantID: [UInt8] = []
+        /// Name of the secret to delete.
+        public var name: String = ""
+
+        public init() {}
+
+        public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
+
+        public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: ProtoLimits) throws(ProtoError) {
+            self = try Self.decodeWithProtobufC(bytes, limits: limits)
+        }
+
+        package static func cInit(_ c: UnsafeMutablePointer<CStruct>) { wattline__ims__v1__delete_connector_secret_request__init(c) }
+
+        package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
+            c.pointee.tenant_id = arena.binary(tenantID)
+            c.pointee.name = arena.cString(name)
+        }
+
+        package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
+            tenantID = ProtoLift.bytes(c.pointee.tenant_id)
+            name = try ProtoLift.string(c.pointee.name, in: Self.protoName)
+        }
+    }
+
+    /// Response of ConnectorSecretService.DeleteConnectorSecret.
+    public struct DeleteConnectorSecretResponse: ProtoMessage, ProtoCBridged {
+        public static let protoName = "wattline.ims.v1.DeleteConnectorSecretResponse"
+        package typealias CStruct = Wattline__Ims__V1__DeleteConnectorSecretResponse
+
+        /// The deleted secret's metadata (without the value).
+        public var connectorSecret: ImsV1.ConnectorSecret? = nil
+
+        public init() {}
+
+        public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
+
+        public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: ProtoLimits) throws(ProtoError) {
+            self = try Self.decodeWithProtobufC(bytes, limits: limits)
+        }
+
+        package static func cInit(_ c: UnsafeMutablePointer<CStruct>) { wattline__ims__v1__delete_connector_secret_response__init(c) }
+
+        package func lower(into c: UnsafeMutablePointer<CStruct>, arena: ProtoArena) {
+            if let value = connectorSecret { c.pointee.connector_secret = arena.message(value) }
+        }
+
+        package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
+            connectorSecret = try ProtoLift.message(c.pointee.connector_secret) as ImsV1.ConnectorSecret?
+        }
+    }
+
     /// Invitations, registration, sign-in, sessions, passwords and profile of people.
     public enum ImsService {
         public static let name = "wattline.ims.v1.ImsService"
@@ -2035,6 +2276,44 @@ extension ImsV1 {
             public typealias Request = ImsV1.ExchangeClientCredentialsRequest
             public typealias Response = ImsV1.ExchangeClientCredentialsResponse
             public static let path = "/wattline.ims.v1.IntegrationCredentialService/ExchangeClientCredentials"
+            public static let kind = ProtoCallKind.unary
+        }
+
+    }
+
+    /// Secrets Wattline presents to other systems on a tenant's behalf (connectors: API keys, tokens,
+    /// passwords of third-party endpoints the server calls out to), named per tenant. A secret's value
+    /// is write-only: no call ever returns it or anything derived from it but its length; it is never
+    /// logged, and the store keeps it only sealed with the tenant's data key (AES-256-GCM, associated
+    /// data binding tenant, table, column and row), so offboarding the tenant shreds it. Only the
+    /// server itself opens it, when it connects to the endpoint. A tenant holds at most 100 secrets.
+    public enum ConnectorSecretService {
+        public static let name = "wattline.ims.v1.ConnectorSecretService"
+
+        /// Creates the secret `name` of the tenant, or replaces it whole (value, description and
+        /// endpoint; created_at_ms stays). Requires tenant admin. INVALID_ARGUMENT for a malformed
+        /// field; RESOURCE_EXHAUSTED when creating one more than the tenant may hold.
+        public enum SetConnectorSecret: ProtoMethod {
+            public typealias Request = ImsV1.SetConnectorSecretRequest
+            public typealias Response = ImsV1.SetConnectorSecretResponse
+            public static let path = "/wattline.ims.v1.ConnectorSecretService/SetConnectorSecret"
+            public static let kind = ProtoCallKind.unary
+        }
+
+        /// Lists the tenant's secrets by name, without values. Requires tenant admin.
+        public enum ListConnectorSecrets: ProtoMethod {
+            public typealias Request = ImsV1.ListConnectorSecretsRequest
+            public typealias Response = ImsV1.ListConnectorSecretsResponse
+            public static let path = "/wattline.ims.v1.ConnectorSecretService/ListConnectorSecrets"
+            public static let kind = ProtoCallKind.unary
+        }
+
+        /// Deletes a secret for good; the server no longer presents it. Requires tenant admin.
+        /// NOT_FOUND for a name the tenant has no secret of.
+        public enum DeleteConnectorSecret: ProtoMethod {
+            public typealias Request = ImsV1.DeleteConnectorSecretRequest
+            public typealias Response = ImsV1.DeleteConnectorSecretResponse
+            public static let path = "/wattline.ims.v1.ConnectorSecretService/DeleteConnectorSecret"
             public static let kind = ProtoCallKind.unary
         }
 
