@@ -70,18 +70,6 @@ public final class ImsService: Sendable {
                           tenants: tenants, notifier: notifier, hasher: hasher, configuration: configuration)
     }
 
-    /// Transitional, until wattline-server passes its tenancy directory and notifier: no tenant
-    /// roles in tokens, invitations cannot be accepted, nothing is e-mailed.
-    @available(*, deprecated, message: "pass tenants: and notifier:")
-    public static func open(
-        imsConninfo: String, master: MasterKey, issuer: AccessTokenIssuer, verifier: AccessTokenVerifier,
-        hasher: PasswordHasher = PasswordHasher(), configuration: ImsConfiguration = ImsConfiguration(), poolSize: Int = 2
-    ) async throws -> ImsService {
-        try await open(imsConninfo: imsConninfo, master: master, issuer: issuer, verifier: verifier,
-                       tenants: NoTenantDirectory(), notifier: NoDeliveryNotifier(), hasher: hasher,
-                       configuration: configuration, poolSize: poolSize)
-    }
-
     /// Refuses a store whose role can read the functional schema (the server's role, say) or
     /// cannot use the `ims` schema.
     public static func checkRole(_ store: Store) async throws {
@@ -402,14 +390,5 @@ public final class ImsService: Sendable {
 
     static func decodePageToken(_ token: String) -> (lastUsed: Int64, sessionID: UUID)? {
         PageToken.decode(token).map { ($0.ms, $0.id) }
-    }
-}
-
-/// The transitional `open`'s directory: nobody is a member of anything, and no membership can be added.
-struct NoTenantDirectory: TenantDirectory {
-    func roleStrings(ofIdentity identityID: String) async throws -> [String] { [] }
-    func role(ofIdentity identityID: String, inTenant tenantID: String) async throws -> TenantRole? { nil }
-    func addMember(tenantID: String, identityID: String, role: TenantRole, grantedBy: String?) async throws -> Bool {
-        throw CallFailure.unavailable("memberships are not available in this server")
     }
 }
