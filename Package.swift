@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "WattlineTLS", targets: ["WattlineTLS"]),
         .library(name: "WattlineObservability", targets: ["WattlineObservability"]),
         .library(name: "WattlineAccess", targets: ["WattlineAccess"]),
+        .library(name: "WattlineIMS", targets: ["WattlineIMS"]),
+        .library(name: "WattlineServices", targets: ["WattlineServices"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],

@@ -10,6 +10,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", exact: "1.6.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Encode/decode of a 1,000-sample telemetry batch: Wattline (protobuf-c) vs swift-protobuf.
@@ -47,6 +48,22 @@ let package = Package(
                 .product(name: "WattlineAccess", package: "wattline"),
                 .product(name: "WattlineCrypto", package: "wattline"),
                 .product(name: "WattlineWire", package: "wattline"),
+            ]),
+        // Sign-in latency end to end (argon2id with production parameters) and the equal timing of
+        // wrong password and unknown address, against the assembled services on the dev PostgreSQL.
+        .executableTarget(
+            name: "LoginBenchmark",
+            dependencies: [
+                .product(name: "WattlineServices", package: "wattline"),
+                .product(name: "WattlineIMS", package: "wattline"),
+                .product(name: "WattlineClient", package: "wattline"),
+                .product(name: "WattlineWire", package: "wattline"),
+                .product(name: "WattlineStore", package: "wattline"),
+                .product(name: "WattlineCrypto", package: "wattline"),
+                .product(name: "WattlineProtos", package: "wattline"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         // New and resumed TLS handshakes vs openssl s_server, idle memory, 10,000 connections.
         .executableTarget(

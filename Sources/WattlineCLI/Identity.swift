@@ -50,7 +50,7 @@ enum IdentityCommands {
         let me = try await ims.whoAmI(.init(), options: CallOptions(timeout: .seconds(5), authorization: session.accessToken))
         let seconds = max(0, (session.accessTokenExpiresAtMs - Int64(Date().timeIntervalSince1970 * 1_000)) / 1_000)
         print("signed in as \(me.email)\(me.platformOperator ? " (platform operator)" : "");"
-              + " access token valid for \(seconds) s; session kept in .wattline/cli/session (tokens not shown)")
+              + " access token valid for \(seconds) s; session kept in \(CLISession.path) (tokens not shown)")
     }
 }
 
