@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "WattlineAccess", targets: ["WattlineAccess"]),
         .library(name: "WattlineIMS", targets: ["WattlineIMS"]),
         .library(name: "WattlineServices", targets: ["WattlineServices"]),
+        .library(name: "WattlineTelemetry", targets: ["WattlineTelemetry"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
     ],
@@ -118,6 +119,9 @@ let package = Package(
             name: "WattlineCredentials",
             dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
 
+        // Time series at rest: columnar, compressed, encrypted blocks (docs/telemetry.md).
+        .target(name: "WattlineTelemetry", dependencies: ["WattlineCrypto", "WattlineProtos"]),
+
         // The composition root: every service behind the access interceptor (server and tests share it).
         .target(
             name: "WattlineServices",
@@ -207,6 +211,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        .testTarget(name: "WattlineTelemetryTests", dependencies: ["WattlineTelemetry", "WattlineCrypto", "WattlineProtos"]),
         .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["COpenSSL", "COpenSSLShim", "CLibPQ", "CProtobufC"]),
