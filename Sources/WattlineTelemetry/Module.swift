@@ -1,0 +1,2 @@
+/// Time series at rest (issue "Telemetry ingest"): the block codec lands here.
+enum TelemetryModule {}
