@@ -122,12 +122,17 @@ let package = Package(
         // Time series at rest: columnar, compressed, encrypted blocks (docs/telemetry.md).
         .target(name: "WattlineTelemetry", dependencies: ["WattlineCrypto", "WattlineProtos"]),
 
+        // Logger ingest: the bidirectional stream, validation, group commit (docs/telemetry.md).
+        .target(
+            name: "WattlineIngest",
+            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
+
         // The composition root: every service behind the access interceptor (server and tests share it).
         .target(
             name: "WattlineServices",
             dependencies: [
                 "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineIMS",
-                "WattlineTenancy", "WattlineCredentials",
+                "WattlineTenancy", "WattlineCredentials", "WattlineIngest",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 

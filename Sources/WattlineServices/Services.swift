@@ -3,6 +3,7 @@ import WattlineAccess
 import WattlineCredentials
 import WattlineCrypto
 import WattlineIMS
+import WattlineIngest
 import WattlineStore
 import WattlineTenancy
 import WattlineWire
@@ -96,6 +97,7 @@ public final class Services: Sendable {
         LoggerService(store: store, keyring: keyring, deviceCA: settings.deviceCA, registry: registry).register(in: &router)
         IntegrationCredentialService(store: store, keyring: keyring, registry: registry, issuer: issuer).register(in: &router)
         ConnectorSecretService(store: store, keyring: keyring).register(in: &router)
+        IngestService(store: store, keyring: keyring).register(in: &router)
 
         let revoked = registry.revokedCertificates
         let interval = settings.revocationRefresh

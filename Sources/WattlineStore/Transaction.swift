@@ -87,3 +87,32 @@ extension Duration {
         components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }
+
+/// One transaction that writes for several tenants, each part under its own tenant scope: group
+/// commit (telemetry ingest), where one COMMIT — one WAL flush — serves many tenants' writes.
+/// Row-level security checks every statement against the scope current when it runs.
+public struct GroupTransaction: ~Copyable {
+    let connection: PGConnection
+
+    /// Runs `body` scoped to `tenant`; the scope ends with it (the next part sets its own).
+    public func within<T>(_ tenant: TenantID, _ body: (borrowing TenantTransaction) throws -> T) throws -> T {
+        try connection.query("SELECT set_config('wattline.tenant_id', $1, true)", [.text(tenant.description)])
+        defer { _ = try? connection.query("SELECT set_config('wattline.tenant_id', '', true)") }
+        return try body(TenantTransaction(tenant: tenant, connection: connection))
+    }
+}
+
+extension Store {
+    /// Runs `body` in one transaction whose parts each run in one tenant's scope
+    /// (`GroupTransaction.within`). Outside a part no tenant rows are visible.
+    @discardableResult
+    public func groupTransaction<T: Sendable>(
+        timeout: Duration? = nil, _ body: @escaping @Sendable (borrowing GroupTransaction) throws -> T
+    ) async throws -> T {
+        try await pool.run { connection in
+            try connection.inTransaction(isolation: .readCommitted, timeout: timeout, attempts: 3, setup: []) {
+                try body(GroupTransaction(connection: connection))
+            }
+        }
+    }
+}

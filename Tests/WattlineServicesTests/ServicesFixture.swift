@@ -34,6 +34,9 @@ struct ServicesFixture {
     let site_: UUID
     /// The `authorization` each caller sends (none for nobody; a logger's API secret).
     let authorization: [Caller: String]
+    /// Channels of the logger's site S (energy, power), and one of another site of the same tenant.
+    let siteChannels: [UInt64]
+    let otherSiteChannel: UInt64
 
     static func with(_ body: (ServicesFixture) async throws -> Void) async throws {
         let database = try TestDatabase.create()
@@ -57,7 +60,8 @@ struct ServicesFixture {
         let setup = try await Setup(client: client, database: database, master: master, hasher: hasher)
         let fixture = ServicesFixture(
             database: database, services: services, ownTenant: setup.own, otherTenant: setup.other,
-            site_: setup.site, authorization: setup.authorization)
+            site_: setup.site, authorization: setup.authorization, siteChannels: setup.siteChannels,
+            otherSiteChannel: setup.otherSiteChannel)
         await client.close()
         try await body(fixture)
     }
@@ -80,6 +84,8 @@ struct ServicesFixture {
 struct Setup {
     var own = UUID(), other = UUID(), site = UUID()
     var authorization: [Caller: String] = [:]
+    var siteChannels: [UInt64] = []
+    var otherSiteChannel: UInt64 = 0
 
     init(client: WattlineClient, database: TestDatabase, master: MasterKey, hasher: PasswordHasher) async throws {
         let imsStore = try await Store.open(.init(conninfo: database.imsConninfo, poolSize: 1))
@@ -167,6 +173,44 @@ struct Setup {
         }, options: options(ownerToken)).issued
         guard case .apiSecret(let secret) = issued?.issued else { throw CallFailure.internalError("no API secret issued") }
         authorization[.logger] = secret
+
+        // A meter with two channels behind the logger; a second site with a logger and a channel.
+        let meters = TenancyV1.MeterService.Client(client)
+        func channels(behind loggerID: [UInt8], _ quantities: [(TenancyV1.Quantity, String, Bool)]) async throws -> [UInt64] {
+            let meter = try await meters.createMeter(.with {
+                $0.tenantID = bytes(own)
+                $0.loggerID = loggerID
+                $0.modbusAddress = 1
+                $0.name = "Main meter"
+            }, options: options(ownerToken)).meter
+            var ids: [UInt64] = []
+            for (quantity, unit, cumulative) in quantities {
+                ids.append(try await meters.createChannel(.with {
+                    $0.tenantID = bytes(own)
+                    $0.meterID = meter?.meterID ?? []
+                    $0.quantity = quantity
+                    $0.unit = unit
+                    $0.cumulative = cumulative
+                    $0.decimalPlaces = 2
+                }, options: options(ownerToken)).channel?.channelID ?? 0)
+            }
+            return ids
+        }
+        siteChannels = try await channels(behind: logger?.loggerID ?? [], [(.activeEnergy, "kWh", true), (.activePower, "kW", false)])
+        let secondSite = try uuid(try await TenancyV1.SiteService.Client(client).createSite(.with {
+            $0.tenantID = bytes(own)
+            $0.name = "Site T"
+            $0.address = .with { $0.lines = ["Rue du Rhône 2", "1204 Genève"]; $0.countryCode = "CH" }
+            $0.timeZone = "Europe/Zurich"
+            $0.responsibleIdentityID = responsibleID
+        }, options: options(ownerToken)).site?.siteID)
+        let secondLogger = try await loggers.registerLogger(.with {
+            $0.tenantID = bytes(own)
+            $0.siteID = bytes(secondSite)
+            $0.serialNumber = "MATRIX-2"
+            $0.model = "WL-100"
+        }, options: options(ownerToken)).logger
+        otherSiteChannel = try await channels(behind: secondLogger?.loggerID ?? [], [(.voltage, "V", false)])[0]
     }
 }
 

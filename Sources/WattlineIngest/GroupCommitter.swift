@@ -1,0 +1,134 @@
+import Foundation
+import Synchronization
+import WattlineCrypto
+import WattlineStore
+
+/// Group commit: batches from every ingest stream queue here, and one writer stores all that
+/// have queued since its last commit in one transaction, so that one WAL flush acknowledges many
+/// batches (of many loggers and tenants). A batch's outcome is known only after COMMIT returned:
+/// nothing is acknowledged that a crash could lose. Memory is bounded by the streams' in-flight
+/// limits (a stream waits for its acks before it reads more).
+final class GroupCommitter: Sendable {
+    /// One batch to store for one logger.
+    struct Item: Sendable {
+        let tenant: TenantID
+        let logger: UUID
+        let batch: ValidatedBatch
+    }
+
+    /// What became of a batch.
+    enum Outcome: Sendable, Equatable {
+        case stored
+        case duplicate
+        /// Same sequence stored earlier with other content.
+        case conflicting
+    }
+
+    private struct Waiting {
+        let item: Item
+        let continuation: CheckedContinuation<Result<Outcome, Error>, Never>
+    }
+
+    private struct Queue {
+        var waiting: [Waiting] = []
+        var writing = false
+    }
+
+    private let store: Store
+    private let keyring: TenantKeyring
+    private let maxGroup: Int
+    private let queue = Mutex(Queue())
+
+    init(store: Store, keyring: TenantKeyring, maxGroup: Int) {
+        self.store = store
+        self.keyring = keyring
+        self.maxGroup = maxGroup
+    }
+
+    /// Stores `item` with whatever else is queued; returns once its transaction has committed
+    /// (or failed: then nothing of it is stored and the logger must resend).
+    func commit(_ item: Item) async -> Result<Outcome, Error> {
+        await withCheckedContinuation { continuation in
+            let start = queue.withLock { queue -> Bool in
+                queue.waiting.append(Waiting(item: item, continuation: continuation))
+                guard !queue.writing else { return false }
+                queue.writing = true
+                return true
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    /// Writes groups until the queue is empty.
+    private func drain() async {
+        while true {
+            let group = queue.withLock { queue -> [Waiting] in
+                let group = Array(queue.waiting.prefix(maxGroup))
+                queue.waiting.removeFirst(group.count)
+                if group.isEmpty { queue.writing = false }
+                return group
+            }
+            guard !group.isEmpty else { return }
+            let items = group.map(\.item)
+            let result: Result<[Outcome], Error>
+            do {
+                result = .success(try await write(items))
+            } catch {
+                result = .failure(error)
+            }
+            for (index, waiting) in group.enumerated() {
+                waiting.continuation.resume(returning: result.map { $0[index] })
+            }
+        }
+    }
+
+    /// One transaction: per tenant, insert each batch (ON CONFLICT: a resend), then advance the
+    /// loggers' last stored sequence.
+    private func write(_ items: [Item]) async throws -> [Outcome] {
+        let keyring = keyring
+        return try await store.groupTransaction { tx in
+            var outcomes = [Outcome](repeating: .stored, count: items.count)
+            let byTenant = Dictionary(grouping: items.indices, by: { items[$0].tenant })
+            for (tenant, indices) in byTenant {
+                try tx.within(tenant) { t in
+                    var highest: [UUID: Int64] = [:]
+                    for index in indices {
+                        let item = items[index]
+                        let batch = item.batch
+                        let sequence = Int64(batch.sequence)
+                        let row = Self.rowID(logger: item.logger, sequence: sequence)
+                        let payload = try keyring.seal(
+                            batch.batch.serializedBytes(), t, table: "ingest_batches", column: "payload", row: row)
+                        let inserted = try t.query("""
+                            INSERT INTO wattline.ingest_batches
+                                (tenant_id, logger_id, sequence, sample_count, content_sha256, start_ms, end_ms, flagged_count, payload)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                            ON CONFLICT (tenant_id, logger_id, sequence) DO NOTHING RETURNING 1
+                            """, [.uuid(tenant.uuid), .uuid(item.logger), .int64(sequence), .int32(Int32(batch.sampleCount)),
+                                  .bytea(batch.contentSHA256), .int64(batch.startMs), .int64(batch.endMs),
+                                  .int32(Int32(batch.flaggedCount)), .bytea(payload)]).count == 1
+                        if inserted {
+                            highest[item.logger] = max(highest[item.logger] ?? 0, sequence)
+                        } else {
+                            let stored = try t.query(
+                                "SELECT content_sha256 FROM wattline.ingest_batches WHERE logger_id = $1 AND sequence = $2",
+                                [.uuid(item.logger), .int64(sequence)]).first?.bytes(0)
+                            outcomes[index] = stored.map { ConstantTime.equals($0, batch.contentSHA256) } == true ? .duplicate : .conflicting
+                        }
+                    }
+                    for (logger, sequence) in highest {
+                        try t.query(
+                            "UPDATE wattline.loggers SET last_stored_sequence = GREATEST(last_stored_sequence, $2) WHERE logger_id = $1",
+                            [.uuid(logger), .int64(sequence)])
+                    }
+                }
+            }
+            return outcomes
+        }
+    }
+
+    /// The row a sealed payload is bound to: the logger and the sequence.
+    static func rowID(logger: UUID, sequence: Int64) -> [UInt8] {
+        withUnsafeBytes(of: logger.uuid) { Array($0) } + withUnsafeBytes(of: sequence.bigEndian) { Array($0) }
+    }
+}
