@@ -1,2 +1,0 @@
-/// Time series at rest (issue "Telemetry ingest"): the block codec lands here.
-enum TelemetryModule {}
