@@ -20,12 +20,14 @@ let package = Package(
         .library(name: "WattlineTelemetry", targets: ["WattlineTelemetry"]),
         .executable(name: "wattline-server", targets: ["WattlineServer"]),
         .executable(name: "wattline", targets: ["WattlineCLI"]),
+        .executable(name: "wattline-load", targets: ["WattlineLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -149,6 +151,14 @@ let package = Package(
         .executableTarget(
             name: "WattlineCLI",
             dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS", "WattlineIMS"]),
+
+        // wattline-load: simulated loggers streaming to a server, with latency and throughput figures.
+        .executableTarget(
+            name: "WattlineLoad",
+            dependencies: [
+                "WattlineClient", "WattlineProtos", "WattlineWire",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
 
         .testTarget(
             name: "WattlineProtosTests",

@@ -49,10 +49,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var connectionReceiveWindow = ReceiveWindow(initial: settings.initialConnectionWindow)
     private var goneAway = false
     private var ended: RPCError?
-    /// Calls waiting for a free stream, oldest first from `waitingHead` (a queue without
-    /// shifting the array on every dequeue).
-    private var waiting: [ClientStreamCall] = []
-    private var waitingHead = 0
+    /// Calls waiting for a free stream, oldest first (a ring buffer: dequeuing shifts nothing,
+    /// and a queue that never runs empty keeps nothing it has handed over).
+    private var waiting = CircularBuffer<ClientStreamCall>()
     private var deadlines: [ObjectIdentifier: Scheduled<Void>] = [:]
     private var flushPending = false
 
@@ -117,7 +116,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if let id, streams.removeValue(forKey: id) != nil {
             write(.control(.cancel, streamID: id, RpcV1.Cancel.with { $0.code = code }))
             openWaiting()
-        } else if let index = waiting[waitingHead...].firstIndex(where: { $0 === call }) {
+        } else if let index = waiting.firstIndex(where: { $0 === call }) {
             waiting.remove(at: index)
         }
         switch call.shape {
@@ -162,14 +161,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func openWaiting() {
         guard let context else { return }
-        while waitingHead < waiting.count, streams.count < peerSettings.maxConcurrentStreams, !goneAway {
-            let call = waiting[waitingHead]
-            waitingHead += 1
-            open(call, context: context)
-        }
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingHead = 0
+        while !waiting.isEmpty, streams.count < peerSettings.maxConcurrentStreams, !goneAway {
+            open(waiting.removeFirst(), context: context)
         }
     }
 
@@ -299,9 +292,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 deadlines.removeValue(forKey: ObjectIdentifier(stream.call))?.cancel()
                 stream.call.fail(.unavailable("not processed before the server went away; retry", wasProcessed: false))
             }
-            let queued = waiting[waitingHead...]
+            let queued = Array(waiting)
             waiting.removeAll()
-            waitingHead = 0
             for call in queued { call.fail(.unavailable("the server is going away; retry", wasProcessed: false)) }
         case .open, .halfClose, .cancel:
             throw WireError(.protocolError, "\(frame.type) from a server")
@@ -344,10 +336,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         goingAway.withLockedValue { $0 = true }
         for timer in deadlines.values { timer.cancel() }
         deadlines.removeAll()
-        let open = streams.values.map(\.call) + waiting[waitingHead...]
+        let open = streams.values.map(\.call) + Array(waiting)
         streams.removeAll()
         waiting.removeAll()
-        waitingHead = 0
         for call in open { call.fail(error) }
     }
 }

@@ -9,8 +9,8 @@ import NIOCore
 public final class InboundMessages: Sendable {
     private struct State {
         /// Messages with their flow-control cost: the bytes not yet given back to the windows.
-        var messages: [(message: ByteBuffer, cost: Int)] = []
-        var head = 0
+        /// A ring buffer: a stream that never runs empty must not keep what it has handed over.
+        var messages = CircularBuffer<(message: ByteBuffer, cost: Int)>()
         /// Set once no more messages will come: nil error for a clean end.
         var end: (any Error)??
         var waiter: CheckedContinuation<ByteBuffer?, any Error>?
@@ -63,9 +63,8 @@ public final class InboundMessages: Sendable {
     @discardableResult
     public func fail(_ error: any Error) -> Int {
         let (waiter, unconsumed) = state.withLockedValue { state -> (CheckedContinuation<ByteBuffer?, any Error>?, Int) in
-            let dropped = state.messages[state.head...].reduce(state.unreported) { $0 + $1.cost }
+            let dropped = state.messages.reduce(state.unreported) { $0 + $1.cost }
             state.messages.removeAll()
-            state.head = 0
             state.unreported = 0
             if state.end == nil || state.end! == nil { state.end = .some(error) }
             defer { state.waiter = nil }
@@ -99,13 +98,7 @@ public final class InboundMessages: Sendable {
 
     private func poll() -> Poll {
         state.withLockedValue { state -> Poll in
-            if state.head < state.messages.count {
-                let (message, cost) = state.messages[state.head]
-                state.head += 1
-                if state.head == state.messages.count {
-                    state.messages.removeAll(keepingCapacity: true)
-                    state.head = 0
-                }
+            if let (message, cost) = state.messages.popFirst() {
                 let empty = state.messages.isEmpty
                 return .message(message, report: Self.account(cost, queueEmpty: empty, &state, threshold: reportThreshold))
             }
@@ -119,7 +112,7 @@ public final class InboundMessages: Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let ready = state.withLockedValue { state -> Result<ByteBuffer?, any Error>? in
-                    if state.head < state.messages.count || state.end != nil { return .success(nil) }
+                    if !state.messages.isEmpty || state.end != nil { return .success(nil) }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     state.waiter = continuation
                     return nil

@@ -3,20 +3,20 @@ import NIOCore
 /// The event loop's side of one call's outgoing messages: cuts them into `MESSAGE` frames as the
 /// flow-control windows allow (docs/protocol.md §3.2, §5), keeping their order.
 public struct SendQueue {
-    private var messages: [ByteBuffer] = []
-    private var head = 0
-    /// Size of the message at `head` before any of it was sent.
+    /// A ring buffer: a call that always has something queued must not keep what it has sent.
+    private var messages = CircularBuffer<ByteBuffer>()
+    /// Size of the first message before any of it was sent.
     private var headSize = 0
     /// The writer has finished: nothing follows the queued messages.
     public private(set) var writerFinished = false
 
     public init() {}
 
-    public var isEmpty: Bool { head == messages.count }
+    public var isEmpty: Bool { messages.isEmpty }
 
     /// Bytes of the message at the head still to send (nil when empty); a sender needs that much
     /// window, or some of it, to make progress.
-    public var headRemaining: Int? { isEmpty ? nil : messages[head].readableBytes }
+    public var headRemaining: Int? { messages.first?.readableBytes }
 
     public mutating func enqueue(_ message: ByteBuffer) {
         if isEmpty { headSize = message.readableBytes }
@@ -36,24 +36,20 @@ public struct SendQueue {
     ) -> Int {
         var window = window
         var sent = 0
-        while head < messages.count {
-            let remaining = messages[head].readableBytes
+        while let first = messages.first {
+            let remaining = first.readableBytes
             guard remaining == 0 || window > 0 else { break }
             let size = min(remaining, window, maxFrameSize)
-            let slice = messages[head].readSlice(length: size)!
-            let more = messages[head].readableBytes > 0
+            let index = messages.startIndex
+            let slice = messages[index].readSlice(length: size)!
+            let more = messages[index].readableBytes > 0
             emit(Frame(type: .message, flags: more ? .more : [], streamID: streamID, payload: slice))
             window -= size
             sent += size
             if !more {
                 completed(headSize)
-                head += 1
-                if head == messages.count {
-                    messages.removeAll(keepingCapacity: true)
-                    head = 0
-                } else {
-                    headSize = messages[head].readableBytes
-                }
+                messages.removeFirst()
+                if let next = messages.first { headSize = next.readableBytes }
             }
         }
         return sent
@@ -62,6 +58,5 @@ public struct SendQueue {
     /// Drops what was not sent (the call ended).
     public mutating func removeAll() {
         messages.removeAll()
-        head = 0
     }
 }

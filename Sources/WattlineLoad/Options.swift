@@ -1,0 +1,43 @@
+import Foundation
+
+/// `--name value` options after the command word; every one has a default or is required.
+struct Options {
+    let arguments: [String]
+
+    func string(_ name: String) -> String? {
+        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+        return arguments[index + 1]
+    }
+
+    func required(_ name: String) throws -> String {
+        guard let value = string(name) else { throw LoadError("\(name) is required\n\(usage)") }
+        return value
+    }
+
+    func int(_ name: String, _ fallback: Int) throws -> Int {
+        guard let text = string(name) else { return fallback }
+        guard let value = Int(text), value >= 0 else { throw LoadError("\(name) must be a whole number ≥ 0, got \(text)") }
+        return value
+    }
+
+    var host: String { string("--host") ?? "127.0.0.1" }
+    var port: Int { Int(string("--port") ?? "7443") ?? 7443 }
+    var ca: String { string("--ca") ?? ".wattline/tls/ca.pem" }
+}
+
+struct LoadError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+let usage = """
+    usage: wattline-load setup --email E --tenant T --site S [--loggers 10] [--meters 8] [--out .wattline/load/fleet.json]
+               makes a fleet: loggers at site S with an API secret and meters × 7 channels each (the password of E,
+               a technician or above in T, comes from WATTLINE_PASSWORD)
+           wattline-load run [--fleet .wattline/load/fleet.json] [--loggers N] [--duration 60] [--batch-samples 56]
+                             [--interval-ms 1000 | 0 = as fast as acknowledged] [--in-flight 8] [--server-pid PID]
+               streams batches from every logger (or the first N) and reports ack latency (p50/p99/p999),
+               samples/s acknowledged, rejections, reconnects, the CPU of server, PostgreSQL and this process
+               and the server's peak RSS; the last line is a JSON summary
+           common: [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem]
+    """

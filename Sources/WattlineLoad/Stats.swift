@@ -1,0 +1,41 @@
+import Histogram
+import Synchronization
+
+/// What every simulated logger reports, merged: counters and the ack-latency histogram (µs).
+final class Stats: Sendable {
+    struct Totals {
+        var samplesAcked = 0
+        var batchesStored = 0
+        var batchesDuplicate = 0
+        var batchesRejected = 0
+        var reconnects = 0
+        var streamsOpen = 0
+        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var firstRejection: String?
+        var serverPeakRSSKiB: Int64 = 0
+    }
+
+    private let totals = Mutex(Totals())
+
+    func acked(samples: Int, outcome: Outcome, latencyMicroseconds: UInt64) {
+        totals.withLock { totals in
+            switch outcome {
+            case .stored: totals.batchesStored += 1; totals.samplesAcked += samples
+            case .duplicate: totals.batchesDuplicate += 1; totals.samplesAcked += samples
+            case .rejected(let reason):
+                totals.batchesRejected += 1
+                if totals.firstRejection == nil { totals.firstRejection = reason }
+            }
+            _ = totals.latency.record(latencyMicroseconds)
+        }
+    }
+
+    func sawServerRSS(_ kib: Int64) { totals.withLock { $0.serverPeakRSSKiB = max($0.serverPeakRSSKiB, kib) } }
+    func reconnected() { totals.withLock { $0.reconnects += 1 } }
+    func streamOpened() { totals.withLock { $0.streamsOpen += 1 } }
+    func streamClosed() { totals.withLock { $0.streamsOpen -= 1 } }
+
+    var snapshot: Totals { totals.withLock { $0 } }
+
+    enum Outcome { case stored, duplicate, rejected(String) }
+}

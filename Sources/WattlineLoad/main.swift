@@ -1,0 +1,56 @@
+// wattline-load: simulated loggers streaming telemetry to a Wattline server (issue "Telemetry
+// ingest"). `setup` makes a fleet of loggers through the tenancy RPCs; `run` streams from them
+// and reports what was acknowledged, how fast and how late. See `usage`.
+import Foundation
+import WattlineClient
+import WattlineProtos
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let options = Options(arguments: Array(arguments.dropFirst()))
+
+func client() throws -> WattlineClient {
+    try WattlineClient(host: options.host, port: options.port, caPath: options.ca)
+}
+
+do {
+    switch arguments.first {
+    case "setup":
+        let email = try options.required("--email")
+        guard let tenant = UUID(uuidString: try options.required("--tenant")),
+              let site = UUID(uuidString: try options.required("--site")) else { throw LoadError("--tenant and --site take UUIDs") }
+        guard let password = ProcessInfo.processInfo.environment["WATTLINE_PASSWORD"] ?? readLine(strippingNewline: true) else {
+            throw LoadError("give the password in WATTLINE_PASSWORD or on standard input")
+        }
+        let connection = try client()
+        let token = try await ImsV1.ImsService.Client(connection).login(.with {
+            $0.email = email
+            $0.password = password
+        }, options: CallOptions(timeout: .seconds(30))).accessToken
+        let started = ContinuousClock.now
+        let fleet = try await Fleet.setup(
+            client: connection, token: token, tenant: tenant, site: site,
+            count: try options.int("--loggers", 10), meters: try options.int("--meters", 8))
+        let out = options.string("--out") ?? ".wattline/load/fleet.json"
+        try fleet.save(out)
+        print("made \(fleet.loggers.count) loggers with \(fleet.loggers.first?.channels.count ?? 0) channels each in \(ContinuousClock.now - started); fleet in \(out)")
+        await connection.close()
+    case "run":
+        let fleet = try Fleet.load(options.string("--fleet") ?? ".wattline/load/fleet.json")
+        let count = min(fleet.loggers.count, try options.int("--loggers", fleet.loggers.count))
+        let seconds = try options.int("--duration", 60)
+        let intervalMs = try options.int("--interval-ms", 1_000)
+        let report = try await LoadRun(
+            loggers: Array(fleet.loggers.prefix(count)), makeClient: client, duration: .seconds(seconds),
+            batchSamples: try options.int("--batch-samples", 56), interval: intervalMs == 0 ? nil : .milliseconds(intervalMs),
+            inFlight: max(1, try options.int("--in-flight", 8)),
+            sampler: ProcessSampler(serverPID: options.string("--server-pid").flatMap(Int32.init))
+        ).run()
+        print(report)
+    default:
+        print(usage)
+        exit(2)
+    }
+} catch {
+    print("wattline-load: \(error)")
+    exit(1)
+}
