@@ -42,7 +42,9 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Number of connections (and threads).
     public var size: Int { configuration.size }
     private let condition = NSCondition()
-    private var queue: [Job] = []
+    /// Jobs from `queueHead` on; a taken slot is cleared at once, so that a finished job's closure
+    /// (and what it captured: a group commit's batches) is not kept until the next compaction.
+    private var queue: [Job?] = []
     private var queueHead = 0
     private var closed = false
     private var running = 0
@@ -105,9 +107,12 @@ public final class ConnectionPool: @unchecked Sendable {
             if closed { return nil }
             condition.wait()
         }
-        let job = queue[queueHead]
+        let job = queue[queueHead].take()
         queueHead += 1
-        if queueHead > 1_024, queueHead * 2 > queue.count {
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            queueHead = 0
+        } else if queueHead > 1_024, queueHead * 2 > queue.count {
             queue.removeFirst(queueHead)
             queueHead = 0
         }
