@@ -42,11 +42,12 @@ public final class IngestService: Sendable {
         else { throw CallFailure.unauthenticated("only a logger authenticated by its certificate or API secret ingests") }
         let tenant = TenantID(tenantUUID)
 
-        var incoming = requests.makeAsyncIterator()
-        guard let first = try await incoming.next(), case .hello(let hello)? = first.kind else {
+        let (limits, store) = (self.limits, self.store)
+        var opening = requests.makeAsyncIterator()
+        guard let first = try await opening.next(), case .hello(let hello)? = first.kind else {
             throw CallFailure.invalidArgument("the first message of the ingest stream must be a hello")
         }
-        guard var state = try await LoggerState.load(store, tenant: tenant, logger: logger, site: site) else {
+        guard let state = try await LoggerState.load(store, tenant: tenant, logger: logger, site: site) else {
             throw CallFailure.permissionDenied("this logger is not in service at its site")
         }
         let inFlight = max(1, min(hello.maxInFlight == 0 ? limits.maxInFlight : hello.maxInFlight, limits.maxInFlight))
@@ -66,46 +67,55 @@ public final class IngestService: Sendable {
         for _ in 0..<inFlight { creditor.yield() }
         let (acks, acker) = AsyncStream<PendingAck>.makeStream()
         let committer = committer
+        // Reader and ack writer run side by side; whichever fails first ends the call and cancels
+        // the other (a reader waiting for the logger, or for a credit, must not outlive a failed
+        // commit: the logger would wait for acks forever).
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
+            group.addTask {  // the acks, in batch order, each after its commit
                 for await pending in acks {
                     let ack = try await Self.resolve(pending)
                     try await responses.write(.with { $0.kind = .ack(ack) })
                     creditor.yield()
                 }
             }
-            var creditsLeft = credits.makeAsyncIterator()
-            defer { acker.finish() }
-            while let message = try await incoming.next() {
-                guard case .batch(let batch)? = message.kind else {
-                    throw CallFailure.invalidArgument("only batches may follow the hello")
-                }
-                guard await creditsLeft.next() != nil else { break }
-                var validator = BatchValidator(limits: limits, channels: state.channels)
-                var checked = Self.check(batch, with: validator)
-                if case .failure(let rejection) = checked, rejection.code == 5 {
-                    // A channel created since the stream began: look again, once per batch.
-                    if let fresh = try await LoggerState.load(store, tenant: tenant, logger: logger, site: site) {
+            group.addTask {  // the batches: validated, then handed to the group committer
+                defer { acker.finish() }
+                var incoming = requests.makeAsyncIterator()
+                var creditsLeft = credits.makeAsyncIterator()
+                var state = state
+                while let message = try await incoming.next() {
+                    guard case .batch(let batch)? = message.kind else {
+                        throw CallFailure.invalidArgument("only batches may follow the hello")
+                    }
+                    guard await creditsLeft.next() != nil else { return }
+                    var checked = Self.check(batch, with: BatchValidator(limits: limits, channels: state.channels))
+                    if case .failure(let rejection) = checked, rejection.code == 5,
+                       let fresh = try await LoggerState.load(store, tenant: tenant, logger: logger, site: site) {
+                        // A channel created since the stream began: look again, once per batch.
                         state = fresh
-                        validator = BatchValidator(limits: limits, channels: state.channels)
-                        checked = Self.check(batch, with: validator)
+                        checked = Self.check(batch, with: BatchValidator(limits: limits, channels: state.channels))
+                    }
+                    switch checked {
+                    case .failure(let rejection):
+                        acker.yield(.decided(.with {
+                            $0.sequence = batch.sequence
+                            $0.outcome = .rejected
+                            $0.code = rejection.code
+                            $0.message = rejection.message
+                        }))
+                    case .success(let valid):
+                        let item = GroupCommitter.Item(tenant: tenant, logger: logger, batch: valid)
+                        acker.yield(.committing(valid, Task { await committer.commit(item) }))
                     }
                 }
-                switch checked {
-                case .failure(let rejection):
-                    acker.yield(.decided(.with {
-                        $0.sequence = batch.sequence
-                        $0.outcome = .rejected
-                        $0.code = rejection.code
-                        $0.message = rejection.message
-                    }))
-                case .success(let valid):
-                    let item = GroupCommitter.Item(tenant: tenant, logger: logger, batch: valid)
-                    acker.yield(.committing(valid, Task { await committer.commit(item) }))
-                }
             }
-            acker.finish()
-            try await group.waitForAll()
+            do {
+                while try await group.next() != nil {}
+            } catch {
+                group.cancelAll()
+                creditor.finish()
+                throw error
+            }
         }
     }
 

@@ -10,9 +10,11 @@ struct LoadRun: Sendable {
     let interval: Duration?
     let inFlight: Int
     let sampler: ProcessSampler
+    /// Where to write "<logger> <sequence>" of every acknowledged batch (nil: nowhere).
+    let ackedLog: String?
 
     func run() async throws -> String {
-        let stats = Stats()
+        let stats = Stats(keepsAcknowledged: ackedLog != nil)
         let clients = try loggers.map { _ in try makeClient() }
         let started = ContinuousClock.now
         let deadline = started + duration
@@ -79,6 +81,12 @@ struct LoadRun: Sendable {
                    cpu(after.selfTicks - before.selfTicks), Double(peak) / 1_024),
         ]
         if let rejection = totals.firstRejection { lines.append("first rejection: \(rejection)") }
+        if let ackedLog {
+            let text = totals.acknowledged.joined(separator: "\n") + "\n"
+            guard FileManager.default.createFile(atPath: ackedLog, contents: Data(text.utf8)) else {
+                throw LoadError("cannot write \(ackedLog)")
+            }
+        }
         lines.append(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
         return lines.joined(separator: "\n")
     }

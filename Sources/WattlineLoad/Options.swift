@@ -36,6 +36,7 @@ let usage = """
                a technician or above in T, comes from WATTLINE_PASSWORD)
            wattline-load run [--fleet .wattline/load/fleet.json] [--loggers N] [--duration 60] [--batch-samples 56]
                              [--interval-ms 1000 | 0 = as fast as acknowledged] [--in-flight 8] [--server-pid PID]
+                             [--acked-log FILE]   (writes "<logger> <sequence>" of every acknowledged batch)
                streams batches from every logger (or the first N) and reports ack latency (p50/p99/p999),
                samples/s acknowledged, rejections, reconnects, the CPU of server, PostgreSQL and this process
                and the server's peak RSS; the last line is a JSON summary

@@ -98,6 +98,9 @@ struct SimulatedLogger: Sendable {
                     let entry = outbox.acknowledged()
                     let micros = entry.map { UInt64(max(0, (ContinuousClock.now - $0.sentAt).microseconds)) } ?? 0
                     let samples = entry?.batch.values.count ?? 0
+                    if ack.outcome == .stored || ack.outcome == .duplicate {
+                        stats.acknowledged(logger: logger.loggerID, sequence: ack.sequence)
+                    }
                     switch ack.outcome {
                     case .stored: stats.acked(samples: samples, outcome: .stored, latencyMicroseconds: micros)
                     case .duplicate: stats.acked(samples: samples, outcome: .duplicate, latencyMicroseconds: micros)

@@ -13,9 +13,20 @@ final class Stats: Sendable {
         var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
         var firstRejection: String?
         var serverPeakRSSKiB: Int64 = 0
+        /// "<logger> <sequence>" of every batch acknowledged as stored or duplicate, when kept.
+        var acknowledged: [String] = []
     }
 
     private let totals = Mutex(Totals())
+    /// Keep the acknowledged batches (`--acked-log`: a crash test compares them with the database).
+    let keepsAcknowledged: Bool
+
+    init(keepsAcknowledged: Bool = false) { self.keepsAcknowledged = keepsAcknowledged }
+
+    func acknowledged(logger: String, sequence: UInt64) {
+        guard keepsAcknowledged else { return }
+        totals.withLock { $0.acknowledged.append("\(logger) \(sequence)") }
+    }
 
     func acked(samples: Int, outcome: Outcome, latencyMicroseconds: UInt64) {
         totals.withLock { totals in

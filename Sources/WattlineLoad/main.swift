@@ -43,7 +43,8 @@ do {
             loggers: Array(fleet.loggers.prefix(count)), makeClient: client, duration: .seconds(seconds),
             batchSamples: try options.int("--batch-samples", 56), interval: intervalMs == 0 ? nil : .milliseconds(intervalMs),
             inFlight: max(1, try options.int("--in-flight", 8)),
-            sampler: ProcessSampler(serverPID: options.string("--server-pid").flatMap(Int32.init))
+            sampler: ProcessSampler(serverPID: options.string("--server-pid").flatMap(Int32.init)),
+            ackedLog: options.string("--acked-log")
         ).run()
         print(report)
     default:
