@@ -82,8 +82,8 @@ final class GroupCommitter: Sendable {
         }
     }
 
-    /// One transaction: per tenant, insert each batch (ON CONFLICT: a resend), then advance the
-    /// loggers' last stored sequence.
+    /// One transaction: per tenant, all its batches in one COPY and one INSERT … ON CONFLICT DO
+    /// NOTHING (a resend inserts nothing), then the loggers' last stored sequence advanced.
     private func write(_ items: [Item]) async throws -> [Outcome] {
         let keyring = keyring
         return try await store.groupTransaction { tx in
@@ -91,30 +91,47 @@ final class GroupCommitter: Sendable {
             let byTenant = Dictionary(grouping: items.indices, by: { items[$0].tenant })
             for (tenant, indices) in byTenant {
                 try tx.within(tenant) { t in
+                    let payloads = try indices.map { index in
+                        let item = items[index]
+                        return try keyring.seal(
+                            item.batch.batch.serializedBytes(), t, table: "ingest_batches", column: "payload",
+                            row: Self.rowID(logger: item.logger, sequence: Int64(item.batch.sequence)))
+                    }
+                    let inserted = try t.copyInSkippingConflicts(
+                        "wattline.ingest_batches",
+                        columns: ["tenant_id", "logger_id", "sequence", "sample_count", "content_sha256", "start_ms", "end_ms",
+                                  "flagged_count", "payload"],
+                        returning: "logger_id, sequence"
+                    ) { writer in
+                        for (position, index) in indices.enumerated() {
+                            let item = items[index]
+                            let batch = item.batch
+                            try writer.beginRow()
+                            writer.append(.uuid(tenant.uuid))
+                            writer.append(.uuid(item.logger))
+                            writer.append(Int64(batch.sequence))
+                            writer.append(Int32(batch.sampleCount))
+                            writer.append(batch.contentSHA256)
+                            writer.append(batch.startMs)
+                            writer.append(batch.endMs)
+                            writer.append(Int32(batch.flaggedCount))
+                            writer.append(payloads[position])
+                        }
+                    }
+                    var unclaimed = Set(try inserted.rows.map { Key(logger: try $0.uuid(0), sequence: try $0.int64(1)) })
                     var highest: [UUID: Int64] = [:]
                     for index in indices {
                         let item = items[index]
-                        let batch = item.batch
-                        let sequence = Int64(batch.sequence)
-                        let row = Self.rowID(logger: item.logger, sequence: sequence)
-                        let payload = try keyring.seal(
-                            batch.batch.serializedBytes(), t, table: "ingest_batches", column: "payload", row: row)
-                        let inserted = try t.query("""
-                            INSERT INTO wattline.ingest_batches
-                                (tenant_id, logger_id, sequence, sample_count, content_sha256, start_ms, end_ms, flagged_count, payload)
-                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                            ON CONFLICT (tenant_id, logger_id, sequence) DO NOTHING RETURNING 1
-                            """, [.uuid(tenant.uuid), .uuid(item.logger), .int64(sequence), .int32(Int32(batch.sampleCount)),
-                                  .bytea(batch.contentSHA256), .int64(batch.startMs), .int64(batch.endMs),
-                                  .int32(Int32(batch.flaggedCount)), .bytea(payload)]).count == 1
-                        if inserted {
-                            highest[item.logger] = max(highest[item.logger] ?? 0, sequence)
-                        } else {
-                            let stored = try t.query(
-                                "SELECT content_sha256 FROM wattline.ingest_batches WHERE logger_id = $1 AND sequence = $2",
-                                [.uuid(item.logger), .int64(sequence)]).first?.bytes(0)
-                            outcomes[index] = stored.map { ConstantTime.equals($0, batch.contentSHA256) } == true ? .duplicate : .conflicting
+                        let key = Key(logger: item.logger, sequence: Int64(item.batch.sequence))
+                        if unclaimed.remove(key) != nil {
+                            highest[item.logger] = max(highest[item.logger] ?? 0, key.sequence)
+                            continue
                         }
+                        // Stored before, or earlier in this group: the same content is a resend.
+                        let stored = try t.query(
+                            "SELECT content_sha256 FROM wattline.ingest_batches WHERE logger_id = $1 AND sequence = $2",
+                            [.uuid(item.logger), .int64(key.sequence)]).first?.bytes(0)
+                        outcomes[index] = stored.map { ConstantTime.equals($0, item.batch.contentSHA256) } == true ? .duplicate : .conflicting
                     }
                     for (logger, sequence) in highest {
                         try t.query(
@@ -125,6 +142,11 @@ final class GroupCommitter: Sendable {
             }
             return outcomes
         }
+    }
+
+    private struct Key: Hashable {
+        let logger: UUID
+        let sequence: Int64
     }
 
     /// The row a sealed payload is bound to: the logger and the sequence.

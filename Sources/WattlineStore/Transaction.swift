@@ -37,6 +37,22 @@ public struct TenantTransaction: ~Copyable {
         try connection.copyIn(staging, columns: columns, write)
         return try connection.query("INSERT INTO \(table) (\(list)) SELECT \(list) FROM \(staging)").affectedRows
     }
+
+    /// Like `copyIn`, but rows whose key already exists (or repeats an earlier row) are skipped;
+    /// returns the `returning` columns of the rows inserted. Written for exactly-once ingest.
+    public func copyInSkippingConflicts(
+        _ table: String, columns: [String], returning: String, _ write: (inout BinaryCopyWriter) throws -> Void
+    ) throws -> PGResult {
+        let staging = "wl_copy_" + table.map { $0.isLetter || $0.isNumber ? $0 : "_" }
+        let list = columns.joined(separator: ", ")
+        try connection.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS \(staging) (LIKE \(table) INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+            TRUNCATE \(staging)
+            """)
+        try connection.copyIn(staging, columns: columns, write)
+        return try connection.query(
+            "INSERT INTO \(table) (\(list)) SELECT \(list) FROM \(staging) ON CONFLICT DO NOTHING RETURNING \(returning)")
+    }
 }
 
 /// A transaction with no tenant scope, for data that belongs to no tenant (published consent
