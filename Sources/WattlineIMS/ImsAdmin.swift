@@ -47,7 +47,7 @@ public struct ImsAdmin: Sendable {
         case .failure(let refusal): throw Failure.weakPassword(refusal.reason)
         }
         let hash = try hasher.hash(normalizedPassword)
-        let identityID = UUIDv7.generate(now: ImsService.nowMs())
+        let identityID = UUID.v7(now: ImsService.nowMs())
         var profile: ImsV1.Profile?
         if let displayName {
             var value = ImsV1.Profile()

@@ -123,7 +123,7 @@ extension ImsService {
         }
         let hasher = hasher
         let passwordHash = try await hash { try hasher.hash(password) }
-        let identityID = UUIDv7.generate(now: now)
+        let identityID = UUID.v7(now: now)
         switch try await db.claimForRegistration(
             tokenHash: tokenHash, identityID: identityID, passwordHash: passwordHash, profile: profile, now: now) {
         case .claimed(let record):

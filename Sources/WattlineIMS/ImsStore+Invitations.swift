@@ -60,7 +60,7 @@ extension ImsStore {
     ) async throws -> (InvitationRecord, token: String) {
         let keyring = keyring
         let token = try SecretToken.generate()
-        let invitationID = UUIDv7.generate(now: now)
+        let invitationID = UUID.v7(now: now)
         try await transaction { connection in
             let index = try keyring.blindIndex(Array(normalizedEmail.utf8), connection)
             let emailEnc = try keyring.seal(Array(normalizedEmail.utf8), connection, table: "invitations", column: "email_enc",

@@ -96,7 +96,7 @@ final class ImsStore: Sendable {
     ) async throws -> OpenedSession {
         let keyring = keyring
         let token = try RefreshToken.generate()
-        let sessionID = UUIDv7.generate(now: now)
+        let sessionID = UUID.v7(now: now)
         let expiresAt = now + lifetime.wholeMilliseconds
         let clientBytes = client?.serializedBytes()
         return try await transaction { connection in
@@ -356,28 +356,3 @@ enum Subject {
     static func resetSource(index: [UInt8]) -> [UInt8] { [0x04] + index }
 }
 
-/// RFC 9562 UUIDv7: 48-bit milliseconds, version, random.
-enum UUIDv7 {
-    static func generate(now: Int64) -> UUID {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        var generator = SystemRandomNumberGenerator()
-        for index in 6..<16 { bytes[index] = generator.next() }
-        let ms = UInt64(max(0, now))
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - index))) }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
-    }
-}
-
-extension UUID {
-    var bytes: [UInt8] { withUnsafeBytes(of: uuid) { Array($0) } }
-    var lowercased: String { uuidString.lowercased() }
-
-    init?(bytes: [UInt8]) {
-        guard bytes.count == 16 else { return nil }
-        self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                         bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
-    }
-}

@@ -1,14 +1,13 @@
 import Foundation
-import WattlineWire
 
 extension UUID {
     /// The 16 bytes, as the contracts carry ids.
-    var bytes: [UInt8] { withUnsafeBytes(of: uuid) { Array($0) } }
-    /// Lowercase text, as tokens, grants and the store write ids.
-    var lowercased: String { uuidString.lowercased() }
+    public var bytes: [UInt8] { withUnsafeBytes(of: uuid) { Array($0) } }
+    /// Lowercase text, as tokens, grants, certificates and the store write ids.
+    public var lowercased: String { uuidString.lowercased() }
 
     /// Nil unless exactly 16 bytes.
-    init?(bytes: [UInt8]) {
+    public init?(bytes: [UInt8]) {
         guard bytes.count == 16 else { return nil }
         self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
                          bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
@@ -16,25 +15,14 @@ extension UUID {
 
     /// RFC 9562 UUIDv7: 48-bit milliseconds since the epoch, version, random. New ids sort by
     /// creation time, which keeps the store's indexes compact.
-    static func v7(now: Date = Date()) -> UUID {
+    public static func v7(now: Int64 = Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))) -> UUID {
         var bytes = [UInt8](repeating: 0, count: 16)
         var generator = SystemRandomNumberGenerator()
         for index in 6..<16 { bytes[index] = generator.next() }
-        let ms = UInt64(max(0, (now.timeIntervalSince1970 * 1_000).rounded(.down)))
+        let ms = UInt64(max(0, now))
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - index))) }
         bytes[6] = 0x70 | (bytes[6] & 0x0F)
         bytes[8] = 0x80 | (bytes[8] & 0x3F)
         return UUID(bytes: bytes)!
     }
-}
-
-/// A required 16-byte id field of a request.
-func requiredID(_ bytes: [UInt8], _ field: String) throws -> UUID {
-    guard let id = UUID(bytes: bytes) else { throw CallFailure.invalidArgument("\(field) must be a 16-byte UUID") }
-    return id
-}
-
-/// An optional id field (empty = not given).
-func optionalID(_ bytes: [UInt8], _ field: String) throws -> UUID? {
-    bytes.isEmpty ? nil : try requiredID(bytes, field)
 }
