@@ -18,8 +18,18 @@ struct ValidatedBatch: Sendable {
 struct BatchRejection: Error, Sendable, Equatable {
     let code: UInt32
     let message: String
+    /// For a channel not of the logger's site: which one (the service tells unknown from foreign).
+    var channel: UInt64? = nil
 
     static func invalid(_ message: String) -> BatchRejection { BatchRejection(code: 3, message: message) }
+
+    static func notOfThisSite(_ channel: UInt64) -> BatchRejection {
+        BatchRejection(code: 5, message: "channel \(channel) does not exist; create it first (MeterService.CreateChannel)", channel: channel)
+    }
+
+    static func ofAnotherSite(_ channel: UInt64) -> BatchRejection {
+        BatchRejection(code: 7, message: "channel \(channel) belongs to another site than this logger's", channel: channel)
+    }
 }
 
 /// Checks one batch against the contract (telemetry.proto, TelemetryBatch) and the logger's site.
@@ -54,12 +64,8 @@ struct BatchValidator: Sendable {
         guard batch.qualities.isEmpty || batch.qualities.count == total else {
             throw .invalid("qualities must be empty or have one entry per sample (\(total)); got \(batch.qualities.count)")
         }
-        for channel in Set(batch.channelIDs) {
-            switch channels.membership(of: channel) {
-            case .ofThisSite: continue
-            case .ofAnotherSite: throw BatchRejection(code: 7, message: "channel \(channel) belongs to another site than this logger's")
-            case .unknown: throw BatchRejection(code: 5, message: "channel \(channel) does not exist; create it first (MeterService.CreateChannel)")
-            }
+        for channel in Set(batch.channelIDs) where !channels.contains(channel) {
+            throw BatchRejection.notOfThisSite(channel)
         }
 
         let oldest = now - limits.backfillWindowMs

@@ -89,10 +89,15 @@ public final class IngestService: Sendable {
                     }
                     guard await creditsLeft.next() != nil else { return }
                     var checked = Self.check(batch, with: BatchValidator(limits: limits, channels: state.channels))
-                    if case .failure(let rejection) = checked, rejection.code == 5,
-                       let fresh = try await LoggerState.load(store, tenant: tenant, logger: logger, site: site) {
-                        // A channel created since the stream began: look again, once per batch.
-                        state = fresh
+                    // A channel not of this logger: another logger's at the same site (allowed, and
+                    // remembered), another site's, or none at all.
+                    while case .failure(let rejection) = checked, let channel = rejection.channel {
+                        guard let channelSite = try await LoggerState.site(ofChannel: channel, store, tenant: tenant) else { break }
+                        guard channelSite == site else {
+                            checked = .failure(.ofAnotherSite(channel))
+                            break
+                        }
+                        state.channels.ofSite.insert(channel)
                         checked = Self.check(batch, with: BatchValidator(limits: limits, channels: state.channels))
                     }
                     switch checked {

@@ -55,7 +55,10 @@ struct SimulatedLogger: Sendable {
                 try await stream(until: deadline, outbox: outbox)
                 return
             } catch {
-                try? await Task.sleep(for: .milliseconds(100 + Int.random(in: 0..<200)))
+                // Jittered exponential backoff, as logger firmware does: a fleet reconnecting at
+                // once must not hammer a server that is just coming back.
+                let ceiling = min(5_000, 100 << min(attempt, 6))
+                try? await Task.sleep(for: .milliseconds(Int.random(in: ceiling / 2...ceiling)))
             }
         }
     }
