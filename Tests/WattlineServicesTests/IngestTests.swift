@@ -101,6 +101,53 @@ struct IngestTests {
         }
     }
 
+    @Test("an oversize batch, a sample older than the backfill window, and a channel created mid-stream")
+    func limits() async throws {
+        try await ServicesFixture.with { fixture in
+            let server = try await fixture.serve(fixture.services.router)
+            defer { server.close(promise: nil) }
+            let client = WattlineClient(host: "127.0.0.1", port: server.localAddress!.port!)
+            let secret = try #require(fixture.authorization[.logger])
+            let power = fixture.siteChannels[1]
+            let now = Int64(Date().timeIntervalSince1970 * 1_000)
+            var oversize = Self.batch(1, [power], start: now - 86_400_000, values: [[Double](repeating: 1, count: 100_001)])
+            oversize.timeDeltasMs = [Int32](repeating: 1, count: 100_001)
+            let ancient = Self.batch(1, [power], start: now - 401 * 86_400_000, values: [[1]])
+            let valid = Self.batch(1, [power], start: now - 60_000, values: [[2]])
+            let (_, acks) = try await Self.stream(client, secret: secret, [oversize, ancient, valid])
+            #expect(acks.map { "\($0.outcome) \($0.code)" } == ["rejected 3", "rejected 11", "stored 0"])
+            #expect(acks.first?.message.contains("100000") == true)
+
+            // A channel the technician adds while the logger's stream is open is accepted on first use.
+            let meters = TenancyV1.MeterService.Client(client)
+            let owner = CallOptions(timeout: .seconds(30), authorization: try #require(fixture.authorization[.owner]))
+            let meter = try await meters.listMeters(.with { $0.tenantID = bytes(fixture.ownTenant) }, options: owner).meters.first
+            let outcomes = try await client.bidirectional(
+                TelemetryV1.IngestService.Ingest.self, options: CallOptions(timeout: .seconds(30), authorization: secret)
+            ) { requests, responses in
+                try await requests.write(.with { $0.kind = .hello(.with { $0.maxInFlight = 1 }) })
+                var iterator = responses.makeAsyncIterator()
+                guard case .welcome(let welcome)? = try await iterator.next()?.kind else { return [String]() }
+                let added = try await meters.createChannel(.with {
+                    $0.tenantID = bytes(fixture.ownTenant)
+                    $0.meterID = meter?.meterID ?? []
+                    $0.quantity = .frequency
+                    $0.unit = "Hz"
+                }, options: owner).channel?.channelID ?? 0
+                let batch = Self.batch(welcome.lastStoredSequence + 1, [added], start: now - 30_000, values: [[50.01]])
+                try await requests.write(.with { $0.kind = .batch(batch) })
+                requests.finish()
+                var seen: [String] = []
+                while let response = try await iterator.next() {
+                    if case .ack(let ack)? = response.kind { seen.append("\(ack.outcome)") }
+                }
+                return seen
+            }
+            #expect(outcomes == ["stored"])
+            await client.close()
+        }
+    }
+
     @Test("two streams racing with the same batch store it once")
     func concurrentResends() async throws {
         try await ServicesFixture.with { fixture in
