@@ -12,19 +12,19 @@ extension ImsService {
 
     func registerInvitations(in router: inout Router) {
         router.unary(ImsV1.ImsService.Invite.self) { [self] request, context in
-            try await guarded { try await invite(request, context) }
+            try await invite(request, context)
         }
         router.unary(ImsV1.ImsService.ListInvitations.self) { [self] request, context in
-            try await guarded { try await listInvitations(request, context) }
+            try await listInvitations(request, context)
         }
         router.unary(ImsV1.ImsService.RevokeInvitation.self) { [self] request, context in
-            try await guarded { try await revokeInvitation(request, context) }
+            try await revokeInvitation(request, context)
         }
         router.unary(ImsV1.ImsService.RegisterWithInvitation.self) { [self] request, context in
-            try await guarded { try await registerWithInvitation(request, context) }
+            try await registerWithInvitation(request, context)
         }
         router.unary(ImsV1.ImsService.AcceptInvitation.self) { [self] request, context in
-            try await guarded { try await acceptInvitation(request, context) }
+            try await acceptInvitation(request, context)
         }
     }
 

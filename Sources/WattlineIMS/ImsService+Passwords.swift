@@ -14,13 +14,13 @@ extension ImsService {
 
     func registerPasswords(in router: inout Router) {
         router.unary(ImsV1.ImsService.ChangePassword.self) { [self] request, context in
-            try await guarded { try await changePassword(request, context) }
+            try await changePassword(request, context)
         }
         router.unary(ImsV1.ImsService.RequestPasswordReset.self) { [self] request, context in
-            try await guarded { try await requestPasswordReset(request, context) }
+            try await requestPasswordReset(request, context)
         }
         router.unary(ImsV1.ImsService.CompletePasswordReset.self) { [self] request, context in
-            try await guarded { try await completePasswordReset(request, context) }
+            try await completePasswordReset(request, context)
         }
     }
 

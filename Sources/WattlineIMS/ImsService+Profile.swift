@@ -6,10 +6,10 @@ import WattlineWire
 extension ImsService {
     func registerProfile(in router: inout Router) {
         router.unary(ImsV1.ImsService.GetProfile.self) { [self] request, context in
-            try await guarded { try await getProfile(request, context) }
+            try await getProfile(request, context)
         }
         router.unary(ImsV1.ImsService.UpdateProfile.self) { [self] request, context in
-            try await guarded { try await updateProfile(request, context) }
+            try await updateProfile(request, context)
         }
     }
 

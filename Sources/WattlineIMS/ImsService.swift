@@ -88,25 +88,25 @@ public final class ImsService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(ImsV1.ImsService.Login.self) { [self] request, context in
-            try await guarded { try await login(request, context) }
+            try await login(request, context)
         }
         router.unary(ImsV1.ImsService.Refresh.self) { [self] request, context in
-            try await guarded { try await refresh(request, context) }
+            try await refresh(request, context)
         }
         router.unary(ImsV1.ImsService.Logout.self) { [self] request, context in
-            try await guarded { try await logout(request, context) }
+            try await logout(request, context)
         }
         router.unary(ImsV1.ImsService.LogoutEverywhere.self) { [self] request, context in
-            try await guarded { try await logoutEverywhere(request, context) }
+            try await logoutEverywhere(request, context)
         }
         router.unary(ImsV1.ImsService.ListSessions.self) { [self] request, context in
-            try await guarded { try await listSessions(request, context) }
+            try await listSessions(request, context)
         }
         router.unary(ImsV1.ImsService.RevokeSession.self) { [self] request, context in
-            try await guarded { try await revokeSession(request, context) }
+            try await revokeSession(request, context)
         }
         router.unary(ImsV1.ImsService.WhoAmI.self) { [self] request, context in
-            try await guarded { try await whoAmI(request, context) }
+            try await whoAmI(request, context)
         }
         registerInvitations(in: &router)
         registerPasswords(in: &router)
@@ -347,21 +347,6 @@ public final class ImsService: Sendable {
             return try await hashing.run(body)
         } catch is HashWorkers.Overloaded {
             throw CallFailure.resourceExhausted("too many sign-ins at once; try again shortly")
-        }
-    }
-
-    /// Database and other unexpected errors become UNAVAILABLE or INTERNAL without their text.
-    func guarded<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let failure as CallFailure {
-            throw failure
-        } catch let error as PGError where error.isRetryable || error.code == .poolExhausted {
-            throw CallFailure.unavailable("the identity store is unavailable; try again")
-        } catch is CancellationError {
-            throw CallFailure.cancelled()
-        } catch {
-            throw CallFailure.internalError()
         }
     }
 

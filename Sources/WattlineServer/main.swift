@@ -154,7 +154,7 @@ do {
     wireOptions.metrics = WireMetrics.shared
     var refusedOptions = wireOptions
     refusedOptions.refusal = WireError(.connectionLimit, "the server holds its maximum of \(configuration.maxConnections) connections; retry later")
-    let (acceptedOptions, limit) = (wireOptions, configuration.maxConnections)
+    let (acceptedOptions, refusedConnectionOptions, limit) = (wireOptions, refusedOptions, configuration.maxConnections)
     if let metricsRegistry {
         let endpoint = try await MetricsEndpoint.start(
             configuration: .init(host: configuration.metricsHost, port: configuration.metricsPort), registry: metricsRegistry)
@@ -173,7 +173,7 @@ do {
             return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls.current))
                 try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(
-                    router: frozenRouter, options: admitted ? acceptedOptions : refusedOptions))
+                    router: frozenRouter, options: admitted ? acceptedOptions : refusedConnectionOptions))
             }
         }
         .bind(host: configuration.host, port: configuration.port).get()

@@ -22,13 +22,13 @@ public final class ConnectorSecretService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(ImsV1.ConnectorSecretService.SetConnectorSecret.self) { [self] request, context in
-            try await guarded { try await setSecret(request, context) }
+            try await setSecret(request, context)
         }
         router.unary(ImsV1.ConnectorSecretService.ListConnectorSecrets.self) { [self] request, context in
-            try await guarded { try await listSecrets(request, context) }
+            try await listSecrets(request, context)
         }
         router.unary(ImsV1.ConnectorSecretService.DeleteConnectorSecret.self) { [self] request, context in
-            try await guarded { try await deleteSecret(request, context) }
+            try await deleteSecret(request, context)
         }
     }
 

@@ -42,16 +42,16 @@ public final class IntegrationCredentialService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(ImsV1.IntegrationCredentialService.IssueIntegrationCredential.self) { [self] request, context in
-            try await guarded { try await issueCredential(request, context) }
+            try await issueCredential(request, context)
         }
         router.unary(ImsV1.IntegrationCredentialService.ListIntegrationCredentials.self) { [self] request, context in
-            try await guarded { try await listCredentials(request, context) }
+            try await listCredentials(request, context)
         }
         router.unary(ImsV1.IntegrationCredentialService.RevokeIntegrationCredential.self) { [self] request, context in
-            try await guarded { try await revokeCredential(request, context) }
+            try await revokeCredential(request, context)
         }
         router.unary(ImsV1.IntegrationCredentialService.ExchangeClientCredentials.self) { [self] request, context in
-            try await guarded { try await exchange(request, context) }
+            try await exchange(request, context)
         }
     }
 

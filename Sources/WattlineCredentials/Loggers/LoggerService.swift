@@ -35,25 +35,25 @@ public final class LoggerService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(TenancyV1.LoggerService.RegisterLogger.self) { [self] request, context in
-            try await guarded { try await registerLogger(request, context) }
+            try await registerLogger(request, context)
         }
         router.unary(TenancyV1.LoggerService.GetLogger.self) { [self] request, context in
-            try await guarded { try await getLogger(request, context) }
+            try await getLogger(request, context)
         }
         router.unary(TenancyV1.LoggerService.ListLoggers.self) { [self] request, context in
-            try await guarded { try await listLoggers(request, context) }
+            try await listLoggers(request, context)
         }
         router.unary(TenancyV1.LoggerService.ProvisionLoggerCredential.self) { [self] request, context in
-            try await guarded { try await provisionCredential(request, context) }
+            try await provisionCredential(request, context)
         }
         router.unary(TenancyV1.LoggerService.RotateLoggerCredential.self) { [self] request, context in
-            try await guarded { try await rotateCredential(request, context) }
+            try await rotateCredential(request, context)
         }
         router.unary(TenancyV1.LoggerService.RevokeLoggerCredential.self) { [self] request, context in
-            try await guarded { try await revokeCredential(request, context) }
+            try await revokeCredential(request, context)
         }
         router.unary(TenancyV1.LoggerService.DecommissionLogger.self) { [self] request, context in
-            try await guarded { try await decommissionLogger(request, context) }
+            try await decommissionLogger(request, context)
         }
     }
 

@@ -21,16 +21,16 @@ public final class MembershipService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(TenancyV1.MembershipService.ListMemberships.self) { [self] request, context in
-            try await guarded { try await listMemberships(request, context) }
+            try await listMemberships(request, context)
         }
         router.unary(TenancyV1.MembershipService.GrantMembership.self) { [self] request, context in
-            try await guarded { try await grantMembership(request, context) }
+            try await grantMembership(request, context)
         }
         router.unary(TenancyV1.MembershipService.ChangeMembershipRole.self) { [self] request, context in
-            try await guarded { try await changeMembershipRole(request, context) }
+            try await changeMembershipRole(request, context)
         }
         router.unary(TenancyV1.MembershipService.RevokeMembership.self) { [self] request, context in
-            try await guarded { try await revokeMembership(request, context) }
+            try await revokeMembership(request, context)
         }
     }
 

@@ -18,28 +18,28 @@ public final class MeterService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(TenancyV1.MeterService.CreateMeter.self) { [self] request, context in
-            try await guarded { try await createMeter(request, context) }
+            try await createMeter(request, context)
         }
         router.unary(TenancyV1.MeterService.GetMeter.self) { [self] request, context in
-            try await guarded { try await getMeter(request, context) }
+            try await getMeter(request, context)
         }
         router.unary(TenancyV1.MeterService.ListMeters.self) { [self] request, context in
-            try await guarded { try await listMeters(request, context) }
+            try await listMeters(request, context)
         }
         router.unary(TenancyV1.MeterService.UpdateMeter.self) { [self] request, context in
-            try await guarded { try await updateMeter(request, context) }
+            try await updateMeter(request, context)
         }
         router.unary(TenancyV1.MeterService.CreateChannel.self) { [self] request, context in
-            try await guarded { try await createChannel(request, context) }
+            try await createChannel(request, context)
         }
         router.unary(TenancyV1.MeterService.GetChannel.self) { [self] request, context in
-            try await guarded { try await getChannel(request, context) }
+            try await getChannel(request, context)
         }
         router.unary(TenancyV1.MeterService.ListChannels.self) { [self] request, context in
-            try await guarded { try await listChannels(request, context) }
+            try await listChannels(request, context)
         }
         router.unary(TenancyV1.MeterService.UpdateChannel.self) { [self] request, context in
-            try await guarded { try await updateChannel(request, context) }
+            try await updateChannel(request, context)
         }
     }
 

@@ -18,19 +18,19 @@ public final class SiteService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(TenancyV1.SiteService.CreateSite.self) { [self] request, context in
-            try await guarded { try await createSite(request, context) }
+            try await createSite(request, context)
         }
         router.unary(TenancyV1.SiteService.GetSite.self) { [self] request, context in
-            try await guarded { try await getSite(request, context) }
+            try await getSite(request, context)
         }
         router.unary(TenancyV1.SiteService.ListSites.self) { [self] request, context in
-            try await guarded { try await listSites(request, context) }
+            try await listSites(request, context)
         }
         router.unary(TenancyV1.SiteService.UpdateSite.self) { [self] request, context in
-            try await guarded { try await updateSite(request, context) }
+            try await updateSite(request, context)
         }
         router.unary(TenancyV1.SiteService.SetSiteResponsible.self) { [self] request, context in
-            try await guarded { try await setSiteResponsible(request, context) }
+            try await setSiteResponsible(request, context)
         }
     }
 

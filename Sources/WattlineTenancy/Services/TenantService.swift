@@ -20,22 +20,22 @@ public final class TenantService: Sendable {
 
     public func register(in router: inout Router) {
         router.unary(TenancyV1.TenantService.CreateTenant.self) { [self] request, context in
-            try await guarded { try await createTenant(request, context) }
+            try await createTenant(request, context)
         }
         router.unary(TenancyV1.TenantService.GetTenant.self) { [self] request, context in
-            try await guarded { try await getTenant(request, context) }
+            try await getTenant(request, context)
         }
         router.unary(TenancyV1.TenantService.ListTenants.self) { [self] request, context in
-            try await guarded { try await listTenants(request, context) }
+            try await listTenants(request, context)
         }
         router.unary(TenancyV1.TenantService.UpdateTenant.self) { [self] request, context in
-            try await guarded { try await updateTenant(request, context) }
+            try await updateTenant(request, context)
         }
         router.unary(TenancyV1.TenantService.RequestTenantOffboarding.self) { [self] request, context in
-            try await guarded { try await requestTenantOffboarding(request, context) }
+            try await requestTenantOffboarding(request, context)
         }
         router.unary(TenancyV1.TenantService.CancelTenantOffboarding.self) { [self] request, context in
-            try await guarded { try await cancelTenantOffboarding(request, context) }
+            try await cancelTenantOffboarding(request, context)
         }
     }
 

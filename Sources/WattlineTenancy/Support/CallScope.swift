@@ -35,22 +35,3 @@ extension Principal {
         return UUID(uuidString: loggerID)
     }
 }
-
-/// Runs a handler body, turning failures that are not `CallFailure` into statuses without
-/// internal details: an unreachable store is UNAVAILABLE, a race on a unique key that a handler's
-/// own check did not see is ALREADY_EXISTS, anything else INTERNAL.
-func guarded<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let failure as CallFailure {
-        throw failure
-    } catch let error as PGError where error.code == .uniqueViolation {
-        throw CallFailure.alreadyExists("it was created concurrently; read it again")
-    } catch let error as PGError where error.isRetryable || error.code == .poolExhausted || error.code == .queryCanceled {
-        throw CallFailure.unavailable("the store is unavailable; try again")
-    } catch is CancellationError {
-        throw CallFailure.cancelled()
-    } catch {
-        throw CallFailure.internalError()
-    }
-}

@@ -55,10 +55,19 @@ enum HandlerOutcome: Sendable {
             return try await body()
         } catch let failure as CallFailure {
             return .failed(failure)
+        } catch let convertible as any CallFailureConvertible {
+            return .failed(convertible.callFailure)
         } catch is CancellationError {
             return .failed(.cancelled())
         } catch {
             return .failed(.internalError())  // the error's text may hold customer data: not sent
         }
     }
+}
+
+/// An error of a lower layer that knows which status it means (the store's errors: a lost
+/// database is UNAVAILABLE, a concurrent duplicate ALREADY_EXISTS), so that every handler answers
+/// it alike without wrapping its body. The status's message must not carry the error's text.
+public protocol CallFailureConvertible: Error {
+    var callFailure: CallFailure { get }
 }
