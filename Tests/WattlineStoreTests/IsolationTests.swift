@@ -95,6 +95,15 @@ struct IsolationTests {
                 WHERE n.nspname = 'wattline' AND c.relkind = 'r' AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
                 """).rows.map { try $0.string(0) }
             #expect(unforced.isEmpty, "tables without forced RLS: \(unforced)")
+            // Each by a policy that compares with the tenant as a subquery (migration 0012), so that
+            // plans do not depend on the statistics of whichever tenant is asking.
+            let policies = try admin.query("""
+                SELECT tablename::text, qual FROM pg_policies WHERE schemaname = 'wattline' AND policyname = 'tenant_isolation'
+                """).rows.map { (try $0.string(0), try $0.string(1)) }
+            #expect(policies.count >= 13)
+            for (table, qual) in policies {
+                #expect(qual.contains("SELECT wattline.current_tenant()") || qual.contains("SELECT current_tenant()"), "\(table): \(qual)")
+            }
         }
     }
 
