@@ -22,6 +22,13 @@ public struct TLSConfiguration: Sendable {
     /// path for every connection that presents a certificate, so it must answer from memory, fast,
     /// and never block. Peers without a certificate (optional mutual TLS) are not asked.
     public var certificateRevoked: (@Sendable (String) -> Bool)?
+    /// Server: the keys that seal session tickets, 80 bytes (key name 16, HMAC key 32, AES key
+    /// 32). Every process given the same keys accepts the others' tickets, also after a restart, so
+    /// a fleet reconnecting to a restarted or another node resumes instead of paying full
+    /// handshakes. nil: OpenSSL's random keys, which die with the process.
+    public var sessionTicketKeys: [UInt8]?
+
+    public static let sessionTicketKeysByteCount = 80
 
     public init(
         certificateChainPath: String? = nil,
@@ -31,7 +38,8 @@ public struct TLSConfiguration: Sendable {
         alpnProtocols: [String] = ["wattline/1"],
         serverName: String? = nil,
         handshakeTimeout: TimeAmount = .seconds(10),
-        certificateRevoked: (@Sendable (String) -> Bool)? = nil
+        certificateRevoked: (@Sendable (String) -> Bool)? = nil,
+        sessionTicketKeys: [UInt8]? = nil
     ) {
         self.certificateChainPath = certificateChainPath
         self.privateKeyPath = privateKeyPath
@@ -41,5 +49,6 @@ public struct TLSConfiguration: Sendable {
         self.serverName = serverName
         self.handshakeTimeout = handshakeTimeout
         self.certificateRevoked = certificateRevoked
+        self.sessionTicketKeys = sessionTicketKeys
     }
 }

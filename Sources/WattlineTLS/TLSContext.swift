@@ -81,6 +81,12 @@ public final class TLSContext: @unchecked Sendable {
         _ = wl_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_SERVER))
         let sidContext = Array("wattline".utf8)
         try check(SSL_CTX_set_session_id_context(ctx, sidContext, UInt32(sidContext.count)) == 1, "session id context")
+        if var keys = configuration.sessionTicketKeys {
+            guard keys.count == TLSConfiguration.sessionTicketKeysByteCount else {
+                throw TLSError(.invalidConfiguration, "session ticket keys are \(TLSConfiguration.sessionTicketKeysByteCount) bytes, got \(keys.count)")
+            }
+            try check(wl_SSL_CTX_set_tlsext_ticket_keys(ctx, &keys, keys.count) == 1, "session ticket keys")
+        }
 
         // With a client CA, certificates are asked for and verified; required only for mutual-TLS-only
         // servers. Optional lets loggers (certificate) and apps (bearer token) share one port.

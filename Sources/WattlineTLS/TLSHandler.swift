@@ -119,8 +119,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .active
         timeout?.cancel()
         timeout = nil
-        recordHandshake(.ok, error: nil, context: context)
         let info = connection.peerInfo
+        recordHandshake(.ok, resumed: info.resumed, error: nil, context: context)
         context.fireUserInboundEventTriggered(TLSHandshakeCompleted(info: info))
         // Also NIOTLS's event, so ApplicationProtocolNegotiationHandler works on top of this handler.
         context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: info.alpnProtocol))
@@ -215,10 +215,13 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Reports the handshake's outcome, if one is running (no-op after the first report).
-    private func recordHandshake(_ result: TLSHandshakeMetrics.Result, error: Error?, context: ChannelHandlerContext) {
+    private func recordHandshake(
+        _ result: TLSHandshakeMetrics.Result, resumed: Bool = false, error: Error?, context: ChannelHandlerContext
+    ) {
         guard let started = handshakeStarted else { return }
         handshakeStarted = nil
-        metrics.record(result, duration: context.eventLoop.now - started, error: error, peer: context.channel.remoteAddress)
+        metrics.record(
+            result, resumed: resumed, duration: context.eventLoop.now - started, error: error, peer: context.channel.remoteAddress)
     }
 
     private func failHeldWrites(_ error: Error) {

@@ -58,6 +58,36 @@ import Testing
         #expect(secondServer.peerInfo.resumed)
     }
 
+    /// A ticket from one server process resumes on another (a restart, another node) that holds
+    /// the same session ticket keys, and on no server with other keys.
+    @Test func sessionTicketKeysOutliveTheProcess() throws {
+        var configuration = certificates.serverConfiguration()
+        configuration.sessionTicketKeys = (0..<80).map { UInt8($0) }
+        let clientContext = try TLSContext(configuration: certificates.clientConfiguration(), role: .client)
+        let first = try TLSConnection(context: clientContext)
+        let firstServer = try TLSConnection(context: TLSContext(configuration: configuration, role: .server))
+        try handshakeInMemory(client: first, server: firstServer)
+        try firstServer.write(Array("hello".utf8))
+        shuttle(first, firstServer)
+        _ = try first.readPlaintext()
+        let session = try #require(first.session)
+
+        func resumes(on server: TLSConfiguration) throws -> Bool {
+            let client = try TLSConnection(context: clientContext, resuming: session)
+            let restarted = try TLSConnection(context: TLSContext(configuration: server, role: .server))
+            try handshakeInMemory(client: client, server: restarted)
+            return restarted.peerInfo.resumed && client.peerInfo.resumed
+        }
+        #expect(try resumes(on: configuration))
+        var otherKeys = configuration
+        otherKeys.sessionTicketKeys = (0..<80).map { UInt8(255 - $0) }
+        #expect(try resumes(on: otherKeys) == false)
+        #expect(try resumes(on: certificates.serverConfiguration()) == false)  // random keys
+        var short = configuration
+        short.sessionTicketKeys = [UInt8](repeating: 1, count: 48)
+        #expect(throws: TLSError.self) { try TLSContext(configuration: short, role: .server) }
+    }
+
     @Test func garbageIsAProtocolViolation() throws {
         let (_, server) = try pair()
         server.receive(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))

@@ -8,10 +8,10 @@ import Testing
 @Suite struct TLSHandshakeMetricsTests {
     let certificates = TestCertificates.shared
 
-    func makeChannel(_ role: TLSRole, _ metrics: TestMetrics) throws -> EmbeddedChannel {
+    func makeChannel(_ role: TLSRole, _ metrics: TestMetrics, context: TLSContext? = nil, resuming session: TLSSession? = nil) throws -> EmbeddedChannel {
         let configuration = role == .server ? certificates.serverConfiguration() : certificates.clientConfiguration()
         let handler = TLSHandler(
-            connection: try TLSConnection(context: TLSContext(configuration: configuration, role: role)),
+            connection: try TLSConnection(context: context ?? TLSContext(configuration: configuration, role: role), resuming: session),
             handshakeTimeout: configuration.handshakeTimeout, metrics: TLSHandshakeMetrics(factory: metrics))
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(handler)
@@ -53,6 +53,27 @@ import Testing
             #expect(handshakes(metrics, "ok") == 1)
             #expect(metrics.counterTotal(label: TLSHandshakeMetrics.handshakesName) == 1)
             #expect(try metrics.expectTimer(TLSHandshakeMetrics.durationName).values.count == 1)
+        }
+    }
+
+    @Test func resumedHandshakeCountsResumed() throws {
+        let serverMetrics = TestMetrics(), clientMetrics = TestMetrics()
+        let serverContext = try TLSContext(configuration: certificates.serverConfiguration(), role: .server)
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: 443)
+        var session: TLSSession?
+        for _ in 0..<2 {
+            let server = try makeChannel(.server, serverMetrics, context: serverContext)
+            let client = try makeChannel(.client, clientMetrics, resuming: session)
+            try server.connect(to: address).wait()
+            try client.connect(to: address).wait()
+            try shuttle(client, server)
+            session = try client.pipeline.syncOperations.handler(type: TLSHandler.self).connection.session
+            _ = try client.close().wait()
+            try shuttle(client, server)
+        }
+        for metrics in [serverMetrics, clientMetrics] {
+            #expect(handshakes(metrics, "ok") == 1)
+            #expect(handshakes(metrics, "resumed") == 1)
         }
     }
 
