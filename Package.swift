@@ -124,10 +124,11 @@ let package = Package(
         // Time series at rest: columnar, compressed, encrypted blocks (docs/telemetry.md).
         .target(name: "WattlineTelemetry", dependencies: ["WattlineCrypto", "WattlineProtos"]),
 
-        // Logger ingest: the bidirectional stream, validation, group commit (docs/telemetry.md).
+        // Logger ingest: the bidirectional stream, validation, group commit, and the compactor that
+        // moves stored batches into per-channel blocks (docs/telemetry.md).
         .target(
             name: "WattlineIngest",
-            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
+            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineTelemetry"]),
 
         // The composition root: every service behind the access interceptor (server and tests share it).
         .target(
@@ -156,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "WattlineLoad",
             dependencies: [
-                "WattlineClient", "WattlineProtos", "WattlineWire",
+                "WattlineClient", "WattlineProtos", "WattlineWire", "WattlineStore",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
 

@@ -54,6 +54,13 @@ struct ServerConfiguration {
     /// verified against it unless --tls-client-ca names another CA.
     var deviceCACertificate: String?
     var deviceCAKey: String?
+    /// The secret the TLS session ticket keys derive from (WATTLINE_SESSION_TICKET_KEY_FILE; dev:
+    /// .wattline/keys). Every node of a deployment uses the same file, so a logger's ticket resumes
+    /// on any node and after a restart; without one, tickets die with the process.
+    var sessionTicketKeyFile: String?
+    /// Run the background compactor here (WATTLINE_COMPACTION; default on). A deployment may
+    /// keep it on a few nodes only; any number of nodes may run it (one per tenant at a time).
+    var compaction = true
 
     static let usage = """
         usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
@@ -63,7 +70,8 @@ struct ServerConfiguration {
                                [--max-connections N] [--max-streams N] [--keepalive-ms MS]
                                [--idle-timeout-ms MS] [--drain-seconds S] [--echo | --no-echo]
                                [--ims-database-url URL] [--token-key-file PATH]
-                               [--device-ca-cert PEM] [--device-ca-key PEM]
+                               [--device-ca-cert PEM] [--device-ca-key PEM] [--session-ticket-key-file PATH]
+                               [--no-compaction]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
                      WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
                      WATTLINE_TLS_CERT, WATTLINE_TLS_KEY, WATTLINE_TLS_CLIENT_CA,
@@ -71,7 +79,8 @@ struct ServerConfiguration {
                      WATTLINE_MAX_CONNECTIONS (16384), WATTLINE_MAX_STREAMS (100),
                      WATTLINE_KEEPALIVE_MS (60000), WATTLINE_IDLE_TIMEOUT_MS (300000),
                      WATTLINE_DRAIN_SECONDS (10), WATTLINE_ECHO (true in --dev),
-                     WATTLINE_IMS_DATABASE_URL, WATTLINE_TOKEN_KEY_FILE
+                     WATTLINE_IMS_DATABASE_URL, WATTLINE_TOKEN_KEY_FILE, WATTLINE_SESSION_TICKET_KEY_FILE,
+                     WATTLINE_COMPACTION (true)
         logging:     logfmt lines on stderr; LEVEL is trace, debug, info (default), notice, warning,
                      error or critical
         metrics:     Prometheus text format at http://H:P/metrics, default 127.0.0.1:9464;
@@ -96,11 +105,13 @@ struct ServerConfiguration {
         if let value = environment["WATTLINE_KEEPALIVE_MS"] { keepaliveMs = try Self.timer(value, minimum: 5_000, from: "WATTLINE_KEEPALIVE_MS") }
         if let value = environment["WATTLINE_IDLE_TIMEOUT_MS"] { idleTimeoutMs = try Self.timer(value, minimum: 1_000, from: "WATTLINE_IDLE_TIMEOUT_MS") }
         if let value = environment["WATTLINE_DRAIN_SECONDS"] { drainSeconds = try Self.number(value, 0...3_600, from: "WATTLINE_DRAIN_SECONDS") }
+        if let value = environment["WATTLINE_COMPACTION"] { compaction = !["0", "false", "no"].contains(value.lowercased()) }
         if let value = environment["WATTLINE_ECHO"] { echo = !["0", "false", "no"].contains(value.lowercased()) }
         imsDatabaseURL = environment["WATTLINE_IMS_DATABASE_URL"]
         tokenKeyFile = environment["WATTLINE_TOKEN_KEY_FILE"]
         deviceCACertificate = environment["WATTLINE_DEVICE_CA_CERT"]
         deviceCAKey = environment["WATTLINE_DEVICE_CA_KEY"]
+        sessionTicketKeyFile = environment["WATTLINE_SESSION_TICKET_KEY_FILE"]
         var remaining = arguments[...]
         func value(for flag: String) throws -> String {
             guard let value = remaining.popFirst() else { throw ConfigurationError("\(flag) needs a value") }
@@ -135,7 +146,9 @@ struct ServerConfiguration {
             case "--token-key-file": tokenKeyFile = try value(for: argument)
             case "--device-ca-cert": deviceCACertificate = try value(for: argument)
             case "--device-ca-key": deviceCAKey = try value(for: argument)
+            case "--session-ticket-key-file": sessionTicketKeyFile = try value(for: argument)
             case "--no-echo": echo = false
+            case "--no-compaction": compaction = false
             case "--help", "-h": throw ConfigurationError(Self.usage)
             default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")
             }

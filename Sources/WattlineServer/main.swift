@@ -61,6 +61,8 @@ do {
     let keysDirectory = FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/keys"
     let tokenKeyFile = configuration.tokenKeyFile ?? (configuration.dev ? keysDirectory + "/token-signing.key" : nil)
     if configuration.dev, let tokenKeyFile { _ = try MasterKeyFile.createIfMissing(path: tokenKeyFile) }
+    let ticketKeyFile = configuration.sessionTicketKeyFile ?? (configuration.dev ? keysDirectory + "/tls-session-ticket.key" : nil)
+    if configuration.dev, let ticketKeyFile { _ = try MasterKeyFile.createIfMissing(path: ticketKeyFile) }
     if configuration.dev, configuration.databaseURL != nil {
         logger.notice("development mode with WATTLINE_DATABASE_URL set: no embedded database is started")
         keyFile = keyFile ?? FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/keys/master.key"
@@ -115,6 +117,7 @@ do {
             ? DevelopmentNotifier { logger.notice("\($0)", metadata: ["component": "notifier"]) }
             : NoDeliveryNotifier { logger.warning("\($0)", metadata: ["component": "notifier"]) })
     settings.echo = configuration.echo ?? configuration.dev
+    if !configuration.compaction { settings.compaction = nil }
     let services = try await Services.start(settings, logger: logger)
     runningServices = services
     logger.info("database ready (pool of \(services.store.pool.size) connections as an unprivileged role); master key \(master.id)")
@@ -123,7 +126,9 @@ do {
     let tls = try TLSContextProvider(configuration: TLSConfiguration(
         certificateChainPath: certificate, privateKeyPath: key,
         trustedCAPath: configuration.tlsClientCA ?? deviceCACertificate,
-        certificateRevoked: { revoked.contains($0) }))
+        certificateRevoked: { revoked.contains($0) },
+        sessionTicketKeys: try ticketKeyFile.map { try sessionTicketKeys(from: MasterKeyFile.load(path: $0)) }))
+    if ticketKeyFile == nil { logger.notice("no session ticket key file: TLS sessions resume on this process only, until it restarts") }
     // SIGHUP re-reads the certificate and key: new connections get them, open ones keep theirs.
     signal(SIGHUP, SIG_IGN)
     reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())

@@ -33,6 +33,8 @@ public final class Services: Sendable {
         public var audience = "wattline"
         /// How often the revocation set is reloaded (other nodes' revocations arrive this late).
         public var revocationRefresh: Duration = .seconds(30)
+        /// The background compactor's policy; nil runs none (tests that drive `compactor` themselves).
+        public var compaction: CompactionPolicy? = CompactionPolicy()
 
         public init(
             appConninfo: String, imsConninfo: String, master: MasterKey, tokenKeys: SigningKeyRing,
@@ -57,11 +59,15 @@ public final class Services: Sendable {
     public let verifier: AccessTokenVerifier
     /// The key tokens are signed with until the process restarts.
     public let signingKey: Ed25519PublicKey
-    private let refresher: Task<Void, Never>
+    /// The revocation refresher and the compactor.
+    private let background: [Task<Void, Never>]
+    /// The compactor's own connection, so its long transactions never wait for or hold up the
+    /// pool that serves calls and group commits.
+    private let compactionStore: Store?
 
     private init(
         router: Router, revokedCertificates: RevokedCertificates, store: Store, ims: ImsService,
-        verifier: AccessTokenVerifier, signingKey: Ed25519PublicKey, refresher: Task<Void, Never>
+        verifier: AccessTokenVerifier, signingKey: Ed25519PublicKey, background: [Task<Void, Never>], compactionStore: Store?
     ) {
         self.verifier = verifier
         self.signingKey = signingKey
@@ -69,7 +75,8 @@ public final class Services: Sendable {
         self.revokedCertificates = revokedCertificates
         self.store = store
         self.ims = ims
-        self.refresher = refresher
+        self.background = background
+        self.compactionStore = compactionStore
     }
 
     public static func start(_ settings: Settings, logger: Logger) async throws -> Services {
@@ -111,10 +118,32 @@ public final class Services: Sendable {
                 }
             }
         }
+        var background = [refresher]
+        var compactionStore: Store?
+        if let policy = settings.compaction {
+            let own = try await Store.open(.init(conninfo: settings.appConninfo, poolSize: 1, statementTimeout: .seconds(300)))
+            compactionStore = own
+            let compactor = Compactor(store: own, keyring: keyring, policy: policy)
+            background.append(Task {
+                while true {
+                    do {
+                        let report = try await compactor.compactAll { tenant, error in
+                            logger.warning("compaction of tenant \(tenant) failed; its batches stay stored: \(error)")
+                        }
+                        if report.batches > 0 {
+                            logger.debug("compacted \(report.batches) batches (\(report.samples) samples) into \(report.blocksWritten) blocks, merging \(report.blocksMerged)")
+                        }
+                    } catch {
+                        logger.warning("compaction did not run: \(error)")
+                    }
+                    do { try await Task.sleep(for: policy.interval) } catch { return }  // cancelled: shutting down
+                }
+            })
+        }
         logger.info("identity and access ready; access tokens signed with key \(key.keyID); \(revoked.count) logger certificates refused")
         return Services(
             router: router, revokedCertificates: revoked, store: store, ims: ims, verifier: verifier,
-            signingKey: key.publicKey, refresher: refresher)
+            signingKey: key.publicKey, background: background, compactionStore: compactionStore)
     }
 
     /// Verifies with the ring's published set from now on (a staged key, a retirement, a
@@ -129,7 +158,8 @@ public final class Services: Sendable {
     }
 
     public func shutdown() {
-        refresher.cancel()
+        for task in background { task.cancel() }
+        compactionStore?.shutdown()
         ims.shutdown()
         store.shutdown()
     }

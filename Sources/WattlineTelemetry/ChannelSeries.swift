@@ -41,9 +41,20 @@ public struct ChannelSeries: Sendable {
     /// samples with the same time the **last one given wins** (a resent or corrected reading
     /// replaces the earlier one). Still throws for an empty or oversized input.
     public static func normalizing(timesMs: [Int64], values: [Double], qualities: [UInt32] = []) throws -> ChannelSeries {
+        let blocks = try normalizingIntoBlocks(timesMs: timesMs, values: values, qualities: qualities)
+        guard blocks.count == 1 else {
+            throw TelemetryBlockError(.invalidSamples, "a block holds 1 to \(Self.maxSampleCount) samples, got more")
+        }
+        return blocks[0]
+    }
+
+    /// `normalizing` for any number of samples: the normalized samples cut into consecutive
+    /// series of at most `maxSampleCount` (none for no samples).
+    public static func normalizingIntoBlocks(timesMs: [Int64], values: [Double], qualities: [UInt32] = []) throws -> [ChannelSeries] {
         guard values.count == timesMs.count, qualities.isEmpty || qualities.count == timesMs.count else {
             throw TelemetryBlockError(.invalidSamples, "column lengths differ")
         }
+        guard !timesMs.isEmpty else { return [] }
         // Sorting by (time, input position) is stable; the last index of each time wins.
         let order = timesMs.indices.sorted { (timesMs[$0], $0) < (timesMs[$1], $1) }
         var times: [Int64] = [], kept: [Double] = [], flags: [UInt32] = []
@@ -61,7 +72,10 @@ public struct ChannelSeries: Sendable {
                 flags.append(quality)
             }
         }
-        return try ChannelSeries(timesMs: times, values: kept, qualities: flags)
+        return stride(from: 0, to: times.count, by: maxSampleCount).map { start in
+            let end = min(start + maxSampleCount, times.count)
+            return ChannelSeries(unchecked: Array(times[start..<end]), Array(kept[start..<end]), Array(flags[start..<end]))
+        }
     }
 
     /// Equality of every bit, so NaN equals the same NaN and -0.0 differs from 0.0.

@@ -46,10 +46,7 @@ struct IngestTests {
 
     @Test("valid batches are stored once, resends are duplicates, every malformed batch gets its own status and the stream carries on")
     func ingest() async throws {
-        try await ServicesFixture.with { fixture in
-            let server = try await fixture.serve(fixture.services.router)
-            defer { server.close(promise: nil) }
-            let client = WattlineClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        try await ServicesFixture.withServer { fixture, client in
             let secret = try #require(fixture.authorization[.logger])
             let (energy, power) = (fixture.siteChannels[0], fixture.siteChannels[1])
             let start = Int64(Date().timeIntervalSince1970 * 1_000) - 3_600_000
@@ -97,16 +94,12 @@ struct IngestTests {
             let needle = withUnsafeBytes(of: (1_000.25 as Double).bitPattern.littleEndian) { Array($0) }
             let payload = try rows.rows[0].bytes(3)
             #expect(!payload.indices.dropLast(needle.count - 1).contains { Array(payload[$0..<($0 + needle.count)]) == needle })
-            await client.close()
         }
     }
 
     @Test("an oversize batch, a sample older than the backfill window, and a channel created mid-stream")
     func limits() async throws {
-        try await ServicesFixture.with { fixture in
-            let server = try await fixture.serve(fixture.services.router)
-            defer { server.close(promise: nil) }
-            let client = WattlineClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        try await ServicesFixture.withServer { fixture, client in
             let secret = try #require(fixture.authorization[.logger])
             let power = fixture.siteChannels[1]
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
@@ -144,7 +137,6 @@ struct IngestTests {
                 return seen
             }
             #expect(outcomes == ["stored"])
-            await client.close()
         }
     }
 

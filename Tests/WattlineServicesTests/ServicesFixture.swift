@@ -29,6 +29,8 @@ struct ServicesFixture {
 
     let database: TestDatabase
     let services: Services
+    /// Wraps the tenants' data keys (a test reading sealed rows makes its own `TenantKeyring`).
+    let master: MasterKey
     let ownTenant: UUID
     let otherTenant: UUID
     let site_: UUID
@@ -51,6 +53,7 @@ struct ServicesFixture {
         settings.hasher = hasher
         settings.ims.throttle.delay = .zero
         settings.ims.throttle.sourceLockoutThreshold = 100_000
+        settings.compaction = nil  // tests that compact drive it themselves
         let services = try await Services.start(settings, logger: Logger(label: "test"))
         defer { services.shutdown() }
 
@@ -59,11 +62,22 @@ struct ServicesFixture {
         let client = WattlineClient(host: "127.0.0.1", port: server.localAddress!.port!)
         let setup = try await Setup(client: client, database: database, master: master, hasher: hasher)
         let fixture = ServicesFixture(
-            database: database, services: services, ownTenant: setup.own, otherTenant: setup.other,
+            database: database, services: services, master: master, ownTenant: setup.own, otherTenant: setup.other,
             site_: setup.site, authorization: setup.authorization, siteChannels: setup.siteChannels,
             otherSiteChannel: setup.otherSiteChannel)
         await client.close()
         try await body(fixture)
+    }
+
+    /// `with`, the server listening on a real socket, and a client of it.
+    static func withServer(_ body: (ServicesFixture, WattlineClient) async throws -> Void) async throws {
+        try await with { fixture in
+            let server = try await fixture.serve(fixture.services.router)
+            defer { server.close(promise: nil) }
+            let client = WattlineClient(host: "127.0.0.1", port: server.localAddress!.port!)
+            try await body(fixture, client)
+            await client.close()
+        }
     }
 
     func serve(_ router: Router) async throws -> Channel { try await Self.serve(router) }

@@ -84,8 +84,9 @@ public final class TenantKeyring: Sendable {
         return try SealedValue.open(sealed, key: key(tx, SealedValue.keyID(of: sealed)), associatedData: ad)
     }
 
-    /// The data key `keyID` of the transaction's tenant, unwrapped (cached briefly).
-    func key(_ tx: borrowing TenantTransaction, _ keyID: Int32) throws -> SecretKey {
+    /// The data key `keyID` of the transaction's tenant, unwrapped (cached briefly). For data
+    /// sealed in its own format (telemetry blocks), which keeps the key id beside the ciphertext.
+    public func key(_ tx: borrowing TenantTransaction, _ keyID: Int32) throws -> SecretKey {
         if let cached = cache.key(tenant: tx.tenant, keyID: keyID) { return cached }
         guard let row = try tx.query(
             "SELECT wrapped_key FROM wattline.data_keys WHERE key_id = $1", [.int32(keyID)]).first
