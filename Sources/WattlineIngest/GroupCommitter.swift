@@ -133,10 +133,16 @@ final class GroupCommitter: Sendable {
                             [.uuid(item.logger), .int64(key.sequence)]).first?.bytes(0)
                         outcomes[index] = stored.map { ConstantTime.equals($0, item.batch.contentSHA256) } == true ? .duplicate : .conflicting
                     }
-                    for (logger, sequence) in highest {
+                    // One statement for every logger of the group: a fleet's group holds a batch of
+                    // hundreds of loggers, and a round trip each cost more than the rest of the commit.
+                    if !highest.isEmpty {
                         try t.query(
-                            "UPDATE wattline.loggers SET last_stored_sequence = GREATEST(last_stored_sequence, $2) WHERE logger_id = $1",
-                            [.uuid(logger), .int64(sequence)])
+                            """
+                            UPDATE wattline.loggers l SET last_stored_sequence = GREATEST(l.last_stored_sequence, v.sequence)
+                            FROM unnest($1::text[]::uuid[], $2::text[]::bigint[]) AS v(logger_id, sequence)
+                            WHERE l.logger_id = v.logger_id
+                            """,
+                            [.textArray(highest.keys.map(\.lowercased)), .textArray(highest.values.map { String($0) })])
                     }
                 }
             }

@@ -40,6 +40,8 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
     private var timerDeadline: NIODeadline?
     /// Calls with responses waiting for the channel to become writable again.
     private var blockedOnWritability = false
+    /// Where this connection's handler tasks run: its event loop (one executor per connection).
+    private var executor: EventLoopTaskExecutor?
     private var flushPending = false
 
     public convenience init(router: Router, settings: WireSettings = .defaults) {
@@ -290,13 +292,20 @@ public final class ServerConnectionHandler: ChannelInboundHandler {
                 }
             }
         }
-        call.task = Task {
+        call.task = Task(executorPreference: taskExecutor(context.eventLoop)) {
             let result = await outcome()
             eventLoop.execute {
                 let (handler, context) = loop.value
                 handler.handlerEnded(id, result, context: context)
             }
         }
+    }
+
+    private func taskExecutor(_ eventLoop: any EventLoop) -> EventLoopTaskExecutor {
+        if let executor { return executor }
+        let made = EventLoopTaskExecutor(eventLoop)
+        executor = made
+        return made
     }
 
     private func makeOutbound(_ id: UInt32, context: ChannelHandlerContext) -> OutboundMessages {
