@@ -37,8 +37,17 @@ let usage = """
            wattline-load run [--fleet .wattline/load/fleet.json] [--loggers N] [--duration 60] [--batch-samples 56]
                              [--interval-ms 1000 | 0 = as fast as acknowledged] [--in-flight 8] [--server-pid PID]
                              [--acked-log FILE]   (writes "<logger> <sequence>" of every acknowledged batch)
+                             [--replay FILE]      (sends the samples of gen_telemetry.py --format bin FILE, its
+                                                   loggers mapped in order onto the fleet's, then stops)
+                             [--warmup S]         (also reports the ack latency of the acks after the first S seconds)
+                             [--drop-at S]        (drops every connection at once after S seconds; the loggers
+                                                   reconnect with TLS resumption; reports when all stream again)
                streams batches from every logger (or the first N) and reports ack latency (p50/p99/p999),
                samples/s acknowledged, rejections, reconnects, the CPU of server, PostgreSQL and this process
                and the server's peak RSS; the last line is a JSON summary
+           wattline-load copy-baseline --conninfo URL [--fleet F] [--loggers N] [--batch-samples 1000] [--duration 20]
+                             [--batches-per-commit 10] [--connections 2]
+               writes the samples `run` would send with binary COPY into an indexed row-per-sample table (a scratch
+               schema of URL's database, dropped afterwards), one commit per batches-per-commit rounds: the yardstick
            common: [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem]
     """

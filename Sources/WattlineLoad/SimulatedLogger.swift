@@ -3,19 +3,9 @@ import Synchronization
 import WattlineClient
 import WattlineProtos
 
-/// Batches sent and not yet acknowledged, oldest first (resent after a reconnect), and the
-/// logger's virtual clock, which outlives its streams.
+/// Batches sent and not yet acknowledged, oldest first (resent after a reconnect).
 final class Outbox: Sendable {
     private let batches = Mutex<[(batch: TelemetryV1.TelemetryBatch, sentAt: ContinuousClock.Instant)]>([])
-    private let clock = Mutex(Int64(Date().timeIntervalSince1970 * 1_000) - 7 * 86_400_000)
-
-    /// The start of the next `polls` polls (one second apart), advancing the clock past them.
-    func advance(polls: Int) -> Int64 {
-        clock.withLock { clock in
-            defer { clock += Int64(polls) * 1_000 }
-            return clock
-        }
-    }
 
     func sent(_ batch: TelemetryV1.TelemetryBatch) { batches.withLock { $0.append((batch, .now)) } }
 
@@ -33,17 +23,18 @@ final class Outbox: Sendable {
     }
 }
 
-/// One logger: its own TLS connection and ingest stream, batches of its channels' readings on a
-/// virtual clock that starts a week ago (backfill) and advances one second per poll, at most
+/// One logger: its own TLS connection and ingest stream, the batches of its `source`, at most
 /// `inFlight` unacknowledged batches, and after a failure a reconnect that resends what was not
-/// acknowledged.
+/// acknowledged. It stops at the deadline or once its source is exhausted and acknowledged.
 struct SimulatedLogger: Sendable {
     let logger: Fleet.Logger
     let client: WattlineClient
-    let batchSamples: Int
+    let source: any BatchSource
     let interval: Duration?
     let inFlight: Int
     let stats: Stats
+    /// Loggers in the run (for telling when all stream again after a drop).
+    let fleetSize: Int
 
     func run(until deadline: ContinuousClock.Instant) async {
         let outbox = Outbox()
@@ -69,7 +60,7 @@ struct SimulatedLogger: Sendable {
             try await requests.write(.with { $0.kind = .hello(.with { $0.firmwareVersion = "wattline-load"; $0.maxInFlight = UInt32(inFlight) }) })
             var iterator = responses.makeAsyncIterator()
             guard case .welcome(let welcome)? = try await iterator.next()?.kind else { throw LoadError("no welcome") }
-            stats.streamOpened()
+            stats.streamOpened(logger: logger.loggerID, of: fleetSize)
             defer { stats.streamClosed() }
             let window = max(1, min(inFlight, Int(welcome.maxInFlight)))
             let (credits, creditor) = AsyncStream<Void>.makeStream()
@@ -86,9 +77,11 @@ struct SimulatedLogger: Sendable {
                         let batch: TelemetryV1.TelemetryBatch
                         if let resent = queue.popFirst() {
                             batch = resent
-                        } else {
-                            batch = makeBatch(sequence: next, outbox: outbox)
+                        } else if let made = source.next(sequence: next) {
+                            batch = made
                             next += 1
+                        } else {
+                            break  // nothing more to send: the acks of what was sent end the stream
                         }
                         outbox.sent(batch)
                         try await requests.write(.with { $0.kind = .batch(batch) })
@@ -113,42 +106,6 @@ struct SimulatedLogger: Sendable {
                 }
                 try await group.waitForAll()
             }
-        }
-    }
-
-    /// `batchSamples` readings spread over the logger's channels: polls (one sample per channel,
-    /// one second apart on the virtual clock), series by channel.
-    private func makeBatch(sequence: UInt64, outbox: Outbox) -> TelemetryV1.TelemetryBatch {
-        let channels = logger.channels
-        let polls = max(1, batchSamples / max(1, channels.count))
-        let start = outbox.advance(polls: polls)
-        var values: [Double] = []
-        values.reserveCapacity(polls * channels.count)
-        var deltas: [Int32] = []
-        deltas.reserveCapacity(polls * channels.count)
-        for index in channels.indices {
-            for poll in 0..<polls {
-                let t = Double(start / 1_000 + Int64(poll))
-                let value: Double = switch index % 7 {
-                case 0: (t / 36.0).rounded() / 100  // energy counter, kWh
-                case 1: ((20 + 5 * sin(t / 3_600)) * 100).rounded() / 100
-                case 2: ((230 + sin(t / 60)) * 10).rounded() / 10
-                case 3: ((30 + 3 * sin(t / 600)) * 100).rounded() / 100
-                case 4: 0.95
-                case 5: ((50 + 0.02 * sin(t / 30)) * 100).rounded() / 100
-                default: ((21 + sin(t / 7_200)) * 10).rounded() / 10
-                }
-                values.append(value)
-                deltas.append(poll == 0 ? 0 : 1_000)
-            }
-        }
-        return .with {
-            $0.sequence = sequence
-            $0.channelIDs = channels
-            $0.seriesStartMs = channels.map { _ in start }
-            $0.sampleCounts = channels.map { _ in UInt32(polls) }
-            $0.timeDeltasMs = deltas
-            $0.values = values
         }
     }
 }

@@ -1,6 +1,7 @@
 // wattline-load: simulated loggers streaming telemetry to a Wattline server (issue "Telemetry
 // ingest"). `setup` makes a fleet of loggers through the tenancy RPCs; `run` streams from them
-// and reports what was acknowledged, how fast and how late. See `usage`.
+// (synthetic readings, or a gen_telemetry.py recording) and reports what was acknowledged, how
+// fast and how late. See `usage`.
 import Foundation
 import WattlineClient
 import WattlineProtos
@@ -39,14 +40,36 @@ do {
         let count = min(fleet.loggers.count, try options.int("--loggers", fleet.loggers.count))
         let seconds = try options.int("--duration", 60)
         let intervalMs = try options.int("--interval-ms", 1_000)
+        let loggers = Array(fleet.loggers.prefix(count))
+        let batchSamples = try options.int("--batch-samples", 56)
+        let sources: [any BatchSource]
+        if let file = options.string("--replay") {
+            let recorded = try ReplayedReadings.load(file, fleet: loggers)
+            sources = loggers.indices.map { ReplayedReadings(samples: $0 < recorded.count ? recorded[$0] : [], batchSamples: batchSamples) }
+        } else {
+            sources = loggers.map { SyntheticReadings(channels: $0.channels, batchSamples: batchSamples) }
+        }
         let report = try await LoadRun(
-            loggers: Array(fleet.loggers.prefix(count)), makeClient: client, duration: .seconds(seconds),
-            batchSamples: try options.int("--batch-samples", 56), interval: intervalMs == 0 ? nil : .milliseconds(intervalMs),
+            loggers: loggers, sources: sources, makeClient: client, duration: .seconds(seconds),
+            batchSamples: batchSamples, interval: intervalMs == 0 ? nil : .milliseconds(intervalMs),
             inFlight: max(1, try options.int("--in-flight", 8)),
             sampler: ProcessSampler(serverPID: options.string("--server-pid").flatMap(Int32.init)),
-            ackedLog: options.string("--acked-log")
+            ackedLog: options.string("--acked-log"),
+            dropAt: try options.string("--drop-at").map { _ in .seconds(try options.int("--drop-at", 0)) },
+            warmup: .seconds(try options.int("--warmup", 0))
         ).run()
         print(report)
+    case "copy-baseline":
+        let fleet = try Fleet.load(options.string("--fleet") ?? ".wattline/load/fleet.json")
+        let count = min(fleet.loggers.count, try options.int("--loggers", fleet.loggers.count))
+        let batchSamples = try options.int("--batch-samples", 1_000)
+        let (rows, seconds) = try CopyBaseline(
+            conninfo: try options.required("--conninfo"), loggers: Array(fleet.loggers.prefix(count)), batchSamples: batchSamples,
+            batchesPerCommit: max(1, try options.int("--batches-per-commit", 10)), connections: max(1, try options.int("--connections", 2)),
+            duration: .seconds(try options.int("--duration", 20))
+        ).run()
+        print(String(format: "== COPY baseline: %d rows in %.1f s = %.0f rows/s (binary COPY, indexed row-per-sample table)", rows, seconds, Double(rows) / seconds))
+        print(String(format: #"{"benchmark":"copy_baseline","rows":%d,"seconds":%.2f,"rows_per_s":%.0f}"#, rows, seconds, Double(rows) / seconds))
     default:
         print(usage)
         exit(2)

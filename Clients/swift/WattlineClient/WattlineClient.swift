@@ -54,6 +54,13 @@ public final class WattlineClient: Sendable {
         return client
     }
 
+    /// Drops the current connection as a network failure would: its calls fail with UNAVAILABLE and
+    /// the next call connects again (offering the previous TLS session, so it resumes).
+    public func disconnect() async {
+        let connection = state.withLockedValue { $0.connection }
+        try? await connection?.channel.close()
+    }
+
     /// Closes the connection; calls made afterwards fail with UNAVAILABLE.
     public func close() async {
         let connection = state.withLockedValue { state in
