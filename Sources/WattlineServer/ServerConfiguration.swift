@@ -61,6 +61,9 @@ struct ServerConfiguration {
     /// Run the background compactor here (WATTLINE_COMPACTION; default on). A deployment may
     /// keep it on a few nodes only; any number of nodes may run it (one per tenant at a time).
     var compaction = true
+    /// How old a stored batch must be before the compactor takes it (WATTLINE_COMPACTION_MIN_AGE_S;
+    /// default 30). Older means more samples per pass; the crash test uses 1 to compact under load.
+    var compactionMinimumAge = 30
 
     static let usage = """
         usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
@@ -71,7 +74,7 @@ struct ServerConfiguration {
                                [--idle-timeout-ms MS] [--drain-seconds S] [--echo | --no-echo]
                                [--ims-database-url URL] [--token-key-file PATH]
                                [--device-ca-cert PEM] [--device-ca-key PEM] [--session-ticket-key-file PATH]
-                               [--no-compaction]
+                               [--no-compaction] [--compaction-min-age-s S]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
                      WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
                      WATTLINE_TLS_CERT, WATTLINE_TLS_KEY, WATTLINE_TLS_CLIENT_CA,
@@ -80,7 +83,7 @@ struct ServerConfiguration {
                      WATTLINE_KEEPALIVE_MS (60000), WATTLINE_IDLE_TIMEOUT_MS (300000),
                      WATTLINE_DRAIN_SECONDS (10), WATTLINE_ECHO (true in --dev),
                      WATTLINE_IMS_DATABASE_URL, WATTLINE_TOKEN_KEY_FILE, WATTLINE_SESSION_TICKET_KEY_FILE,
-                     WATTLINE_COMPACTION (true)
+                     WATTLINE_COMPACTION (true), WATTLINE_COMPACTION_MIN_AGE_S (30)
         logging:     logfmt lines on stderr; LEVEL is trace, debug, info (default), notice, warning,
                      error or critical
         metrics:     Prometheus text format at http://H:P/metrics, default 127.0.0.1:9464;
@@ -106,6 +109,9 @@ struct ServerConfiguration {
         if let value = environment["WATTLINE_IDLE_TIMEOUT_MS"] { idleTimeoutMs = try Self.timer(value, minimum: 1_000, from: "WATTLINE_IDLE_TIMEOUT_MS") }
         if let value = environment["WATTLINE_DRAIN_SECONDS"] { drainSeconds = try Self.number(value, 0...3_600, from: "WATTLINE_DRAIN_SECONDS") }
         if let value = environment["WATTLINE_COMPACTION"] { compaction = !["0", "false", "no"].contains(value.lowercased()) }
+        if let value = environment["WATTLINE_COMPACTION_MIN_AGE_S"] {
+            compactionMinimumAge = try Self.number(value, 0...86_400, from: "WATTLINE_COMPACTION_MIN_AGE_S")
+        }
         if let value = environment["WATTLINE_ECHO"] { echo = !["0", "false", "no"].contains(value.lowercased()) }
         imsDatabaseURL = environment["WATTLINE_IMS_DATABASE_URL"]
         tokenKeyFile = environment["WATTLINE_TOKEN_KEY_FILE"]
@@ -149,6 +155,7 @@ struct ServerConfiguration {
             case "--session-ticket-key-file": sessionTicketKeyFile = try value(for: argument)
             case "--no-echo": echo = false
             case "--no-compaction": compaction = false
+            case "--compaction-min-age-s": compactionMinimumAge = try Self.number(try value(for: argument), 0...86_400, from: argument)
             case "--help", "-h": throw ConfigurationError(Self.usage)
             default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")
             }

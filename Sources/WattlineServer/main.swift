@@ -117,6 +117,7 @@ do {
             ? DevelopmentNotifier { logger.notice("\($0)", metadata: ["component": "notifier"]) }
             : NoDeliveryNotifier { logger.warning("\($0)", metadata: ["component": "notifier"]) })
     settings.echo = configuration.echo ?? configuration.dev
+    settings.compaction?.minimumAge = .seconds(configuration.compactionMinimumAge)
     if !configuration.compaction { settings.compaction = nil }
     let services = try await Services.start(settings, logger: logger)
     runningServices = services

@@ -86,7 +86,7 @@ struct CompactionTests {
             #expect(try await Self.read(fixture, energy) == expected.series(energy))
             #expect(try await Self.read(fixture, power) == expected.series(power))
             let round2 = try await compactor.compactAll(minimumAge: .zero, now: now)
-            // energy: its closed day merges into one block; power: two blocks of tier 1 merge.
+            // energy and power: two blocks of the same tier (1) merge, one block each.
             #expect(round2 == CompactionReport(batches: 1, samples: 4, blocksWritten: 2, blocksMerged: 2))
             #expect(try await Self.read(fixture, energy) == expected.series(energy))
             #expect(try await Self.read(fixture, power) == expected.series(power))
@@ -111,7 +111,7 @@ struct CompactionTests {
         }
     }
 
-    @Test("merge plan: runs of equal tier merge upwards, a closed day becomes one block, nothing else moves")
+    @Test("merge plan: runs of equal tier merge upwards, a closed day with too many blocks becomes one, nothing else moves")
     func mergePlan() {
         var policy = CompactionPolicy()
         (policy.fanIn, policy.tierBase) = (4, 64)
@@ -122,8 +122,10 @@ struct CompactionTests {
         // Four tier-0 runs became one of tier 1 beside three tier-1 blocks: merge again.
         #expect(policy.mergeStart([100, 100, 100, 20, 20, 20, 30], dayClosed: false) == 0)
         #expect(policy.mergeStart([100, 20, 20, 20, 30], dayClosed: false) == 1)
-        #expect(policy.mergeStart([100, 5], dayClosed: true) == 0)
-        #expect(policy.mergeStart([100], dayClosed: true) == nil)
-        #expect(policy.mergeStart([ChannelSeries.maxSampleCount, 5], dayClosed: true) == nil)
+        // A closed day: one block once it has more than `closedDayBlocks`, not at every pass.
+        #expect(policy.mergeStart([5_000, 100, 5], dayClosed: true) == nil)
+        #expect(policy.mergeStart([5_000, 100, 20, 5, 5], dayClosed: true) == 0)
+        #expect(policy.mergeStart([5_000, 100, 20, 5, 5], dayClosed: false) == nil)
+        #expect(policy.mergeStart([ChannelSeries.maxSampleCount, 100, 20, 5, 5], dayClosed: true) == nil)
     }
 }

@@ -6,9 +6,11 @@ import WattlineTelemetry
 /// a channel-day are merged size-tiered: when the newest `fanIn` blocks are of the same size tier
 /// (tier = ⌊log_fanIn(samples / `tierBase`)⌋), they become one, and so on up the tiers. A sample is
 /// so re-encoded about log_fanIn(day's samples / tierBase) times, never once per pass, and a
-/// channel-day has at most (fanIn − 1) blocks per tier. A day that ended `dayGrace` ago is merged
-/// into one block (or as few as `ChannelSeries.maxSampleCount` allows). Merges only ever take a
-/// run of the newest blocks, so block order (later wins on equal times) is kept.
+/// channel-day has at most (fanIn − 1) blocks per tier. A day that ended `dayGrace` ago and has
+/// more than `closedDayBlocks` blocks is merged into one (or as few as
+/// `ChannelSeries.maxSampleCount` allows): not at every pass, or a backfill of old days (every
+/// day closed) would rewrite each whole day at each pass. Merges only ever take a run of the
+/// newest blocks, so block order (later wins on equal times) is kept.
 public struct CompactionPolicy: Sendable {
     /// Batches younger than this stay in `ingest_batches` (so a pass sees more samples per channel).
     public var minimumAge: Duration = .seconds(30)
@@ -23,6 +25,7 @@ public struct CompactionPolicy: Sendable {
     public var fanIn = 4
     public var tierBase = 64
     public var dayGraceMs: Int64 = 2 * 3_600_000
+    public var closedDayBlocks = 4
 
     public init() {}
 
@@ -30,7 +33,7 @@ public struct CompactionPolicy: Sendable {
     /// new samples) are to be merged into one, or nil to leave them.
     func mergeStart(_ counts: [Int], dayClosed: Bool) -> Int? {
         let total = counts.reduce(0, +)
-        if dayClosed, counts.count > 1, total <= ChannelSeries.maxSampleCount { return 0 }
+        if dayClosed, counts.count > closedDayBlocks, total <= ChannelSeries.maxSampleCount { return 0 }
         // A stack of (first original index, samples); only its top can be a merged entry.
         var stack = counts.enumerated().map { (start: $0.offset, samples: $0.element) }
         while stack.count >= fanIn {
