@@ -157,6 +157,6 @@ final class GroupCommitter: Sendable {
 
     /// The row a sealed payload is bound to: the logger and the sequence.
     static func rowID(logger: UUID, sequence: Int64) -> [UInt8] {
-        withUnsafeBytes(of: logger.uuid) { Array($0) } + withUnsafeBytes(of: sequence.bigEndian) { Array($0) }
+        logger.bytes + withUnsafeBytes(of: sequence.bigEndian) { Array($0) }
     }
 }

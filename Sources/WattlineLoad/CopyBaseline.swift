@@ -16,7 +16,7 @@ struct CopyBaseline {
 
     static let schema = "wattline_load_copy_baseline"
 
-    func run() throws -> (rows: Int, seconds: Double) {
+    func run() async throws -> (rows: Int, seconds: Double) {
         let setup = try PGConnection(conninfo: conninfo)
         try setup.execute("""
             DROP SCHEMA IF EXISTS \(Self.schema) CASCADE;
@@ -27,67 +27,51 @@ struct CopyBaseline {
             """)
         defer { try? setup.execute("DROP SCHEMA IF EXISTS \(Self.schema) CASCADE") }
 
+        // The store's pool runs each connection's blocking COPY on a thread of its own.
+        let pool = ConnectionPool(.init(conninfo: conninfo, size: connections))
+        defer { pool.shutdown() }
+        let (batchSamples, batchesPerCommit, loggers, connections) = (batchSamples, batchesPerCommit, loggers, connections)
         let started = ContinuousClock.now
         let deadline = started + duration
-        let counts = try (0..<connections).map { worker -> Thread.Result in
-            // Each connection writes the batches of its share of the loggers, round robin.
-            let mine = loggers.indices.filter { $0 % connections == worker }.map {
-                SyntheticReadings(channels: loggers[$0].channels, batchSamples: batchSamples)
-            }
-            return try Thread.Result.start {
-                let connection = try PGConnection(conninfo: conninfo)
-                var rows = 0
-                var sequence: UInt64 = 1
-                while ContinuousClock.now < deadline {
-                    try connection.execute("BEGIN")
-                    for _ in 0..<batchesPerCommit {
-                        for source in mine {
-                            guard let batch = source.next(sequence: sequence) else { continue }
-                            rows += try connection.copyIn(
-                                "\(Self.schema).samples", columns: ["channel_id", "ts", "value", "quality"]
-                            ) { writer in
-                                try TelemetryBatchView(serializedBytes: batch.serializedBytes()).forEachSample { sample in
-                                    try writer.beginRow()
-                                    writer.append(Int64(bitPattern: sample.channelID))
-                                    writer.appendTimestamp(ms: sample.timeMs)
-                                    writer.append(sample.value)
-                                    writer.append(Int32(bitPattern: sample.quality))
-                                }
-                            }
-                        }
-                        sequence += 1
+        let rows = try await withThrowingTaskGroup(of: Int.self) { group in
+            for worker in 0..<connections {
+                group.addTask {
+                    // Each connection writes the batches of its share of the loggers, round robin.
+                    let mine = loggers.indices.filter { $0 % connections == worker }.map {
+                        SyntheticReadings(channels: loggers[$0].channels, batchSamples: batchSamples)
                     }
-                    try connection.execute("COMMIT")
+                    return try await pool.run { connection in
+                        var rows = 0
+                        var sequence: UInt64 = 1
+                        while ContinuousClock.now < deadline {
+                            try connection.execute("BEGIN")
+                            for _ in 0..<batchesPerCommit {
+                                for source in mine {
+                                    guard let batch = source.next(sequence: sequence) else { continue }
+                                    rows += try Self.copy(batch, connection)
+                                }
+                                sequence += 1
+                            }
+                            try connection.execute("COMMIT")
+                        }
+                        return rows
+                    }
                 }
-                return rows
             }
+            return try await group.reduce(0, +)
         }
-        let rows = try counts.reduce(0) { $0 + (try $1.wait()) }
-        let elapsed = ContinuousClock.now - started
-        return (rows, Double(elapsed.microseconds) / 1e6)
+        return (rows, Double((ContinuousClock.now - started).microseconds) / 1e6)
     }
-}
 
-extension Thread {
-    /// A value computed on its own thread (COPY blocks in libpq; the workers must run side by side).
-    final class Result: @unchecked Sendable {
-        // Written once by the thread before `done` is signalled; read after.
-        private var outcome: Swift.Result<Int, Error>?
-        private let done = DispatchSemaphore(value: 0)
-
-        static func start(_ body: @escaping @Sendable () throws -> Int) throws -> Result {
-            let result = Result()
-            let thread = Thread {
-                result.outcome = Swift.Result { try body() }
-                result.done.signal()
+    private static func copy(_ batch: TelemetryV1.TelemetryBatch, _ connection: PGConnection) throws -> Int {
+        try connection.copyIn("\(schema).samples", columns: ["channel_id", "ts", "value", "quality"]) { writer in
+            try TelemetryBatchView(serializedBytes: batch.serializedBytes()).forEachSample { sample in
+                try writer.beginRow()
+                writer.append(Int64(bitPattern: sample.channelID))
+                writer.appendTimestamp(ms: sample.timeMs)
+                writer.append(sample.value)
+                writer.append(Int32(bitPattern: sample.quality))
             }
-            thread.start()
-            return result
-        }
-
-        func wait() throws -> Int {
-            done.wait()
-            return try outcome!.get()
         }
     }
 }

@@ -63,7 +63,7 @@ do {
         let fleet = try Fleet.load(options.string("--fleet") ?? ".wattline/load/fleet.json")
         let count = min(fleet.loggers.count, try options.int("--loggers", fleet.loggers.count))
         let batchSamples = try options.int("--batch-samples", 1_000)
-        let (rows, seconds) = try CopyBaseline(
+        let (rows, seconds) = try await CopyBaseline(
             conninfo: try options.required("--conninfo"), loggers: Array(fleet.loggers.prefix(count)), batchSamples: batchSamples,
             batchesPerCommit: max(1, try options.int("--batches-per-commit", 10)), connections: max(1, try options.int("--connections", 2)),
             duration: .seconds(try options.int("--duration", 20))

@@ -103,17 +103,18 @@ public final class Compactor: Sendable {
                 var series = fresh
                 if let start = policy.mergeStart(counts, dayClosed: dayClosed), start < blocks.count {
                     // The newest blocks from `start` on, then the new samples: later wins on equal times.
-                    var merged = SampleColumns()
+                    // One statement takes them out and returns them, sorted here (DELETE has no ORDER BY).
                     let old = try tx.query(
-                        "SELECT \(StoredBlock.selectList) FROM wattline.telemetry_blocks WHERE channel_id = $1 AND start_ms >= $2 AND start_ms < $3 AND block_seq >= $4 ORDER BY block_seq, start_ms",
+                        """
+                        DELETE FROM wattline.telemetry_blocks WHERE channel_id = $1 AND start_ms >= $2 AND start_ms < $3 AND block_seq >= $4
+                        RETURNING \(StoredBlock.selectList)
+                        """,
                         [.int64(Int64(bitPattern: channelDay.channel)), .int64(channelDay.startMs), .int64(channelDay.endMs), .int64(blocks[start].sequence)])
-                    for row in old.rows {
-                        merged.append(try StoredBlock(row: row).open(&keys, tx))
+                    var merged = SampleColumns()
+                    for block in try old.rows.map(StoredBlock.init(row:)).sorted(by: { ($0.sequence, $0.summary.firstMs) < ($1.sequence, $1.summary.firstMs) }) {
+                        merged.append(try block.open(&keys, tx))
                     }
                     merged.append(contentsOf: samples)
-                    try tx.query(
-                        "DELETE FROM wattline.telemetry_blocks WHERE channel_id = $1 AND start_ms >= $2 AND start_ms < $3 AND block_seq >= $4",
-                        [.int64(Int64(bitPattern: channelDay.channel)), .int64(channelDay.startMs), .int64(channelDay.endMs), .int64(blocks[start].sequence)])
                     report.blocksMerged += old.rows.count
                     series = try ChannelSeries.normalizingIntoBlocks(timesMs: merged.timesMs, values: merged.values, qualities: merged.qualities)
                 }
