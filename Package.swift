@@ -130,12 +130,18 @@ let package = Package(
             name: "WattlineIngest",
             dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineTelemetry"]),
 
+        // Reads for dashboards and reports: raw ranges, aggregates and energy in local calendars
+        // from rollups and raw samples, latest values (docs/queries.md).
+        .target(
+            name: "WattlineQuery",
+            dependencies: ["WattlineStore", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineTelemetry", "WattlineIngest"]),
+
         // The composition root: every service behind the access interceptor (server and tests share it).
         .target(
             name: "WattlineServices",
             dependencies: [
                 "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineIMS",
-                "WattlineTenancy", "WattlineCredentials", "WattlineIngest",
+                "WattlineTenancy", "WattlineCredentials", "WattlineIngest", "WattlineQuery",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
@@ -163,7 +169,7 @@ let package = Package(
 
         .testTarget(
             name: "WattlineProtosTests",
-            dependencies: ["WattlineProtos", "CWattlineProtos", "CProtobufC"]),
+            dependencies: ["WattlineProtos", "CWattlineProtos", "CProtobufC", "WattlineTestSupport"]),
         .testTarget(
             name: "WattlineWireTests",
             dependencies: [
@@ -223,11 +229,13 @@ let package = Package(
             dependencies: [
                 "WattlineServices", "WattlineIMS", "WattlineTenancy", "WattlineCredentials", "WattlineStore", "WattlineCrypto",
                 "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineClient", "WattlineTestSupport",
+                "WattlineIngest", "WattlineQuery", "WattlineTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
-        .testTarget(name: "WattlineTelemetryTests", dependencies: ["WattlineTelemetry", "WattlineCrypto", "WattlineProtos"]),
+        .testTarget(name: "WattlineQueryTests", dependencies: ["WattlineQuery", "WattlineIngest", "WattlineProtos"]),
+        .testTarget(name: "WattlineTelemetryTests", dependencies: ["WattlineTelemetry", "WattlineCrypto", "WattlineProtos", "WattlineTestSupport"]),
         .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["COpenSSL", "COpenSSLShim", "CLibPQ", "CProtobufC"]),

@@ -4,6 +4,7 @@ import WattlineCredentials
 import WattlineCrypto
 import WattlineIMS
 import WattlineIngest
+import WattlineQuery
 import WattlineStore
 import WattlineTenancy
 import WattlineWire
@@ -35,6 +36,8 @@ public final class Services: Sendable {
         public var revocationRefresh: Duration = .seconds(30)
         /// The background compactor's policy; nil runs none (tests that drive `compactor` themselves).
         public var compaction: CompactionPolicy? = CompactionPolicy()
+        /// How often the compacting node deletes telemetry past each tenant's retention.
+        public var retentionInterval: Duration = .seconds(3_600)
 
         public init(
             appConninfo: String, imsConninfo: String, master: MasterKey, tokenKeys: SigningKeyRing,
@@ -105,6 +108,7 @@ public final class Services: Sendable {
         IntegrationCredentialService(store: store, keyring: keyring, registry: registry, issuer: issuer).register(in: &router)
         ConnectorSecretService(store: store, keyring: keyring).register(in: &router)
         IngestService(store: store, keyring: keyring).register(in: &router)
+        QueryService(store: store, keyring: keyring).register(in: &router)
 
         let revoked = registry.revokedCertificates
         let interval = settings.revocationRefresh
@@ -124,8 +128,22 @@ public final class Services: Sendable {
             let own = try await Store.open(.init(conninfo: settings.appConninfo, poolSize: 1, statementTimeout: .seconds(300)))
             compactionStore = own
             let compactor = Compactor(store: own, keyring: keyring, policy: policy)
+            let retention = Retention(store: own)
+            let retentionInterval = settings.retentionInterval
             background.append(Task {
+                var retentionDue = ContinuousClock.now
                 while true {
+                    if ContinuousClock.now >= retentionDue {
+                        retentionDue = ContinuousClock.now + retentionInterval
+                        do {
+                            let report = try await retention.apply(nowMs: IngestService.nowMs())
+                            if report.blocks + report.rollups + report.batches > 0 {
+                                logger.info("retention deleted \(report.blocks) blocks, \(report.rollups) rollup chunks and the samples of \(report.batches) batches in \(report.tenants) tenants")
+                            }
+                        } catch {
+                            logger.warning("retention did not run: \(error)")
+                        }
+                    }
                     do {
                         let report = try await compactor.compactAll { tenant, error in
                             logger.warning("compaction of tenant \(tenant) failed; its batches stay stored: \(error)")

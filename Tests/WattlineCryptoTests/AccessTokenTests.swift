@@ -1,5 +1,6 @@
 import Testing
 import WattlineCrypto
+import WattlineTestSupport
 
 // Fixed identities and times, so failures reproduce.
 private let subjectID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
@@ -69,17 +70,6 @@ private func payload(exp: String = "\(t0 + 600)", extra: String = "") -> String 
 
 private func segments(_ token: String) -> [String] { token.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
 
-/// SplitMix64: a tiny seeded generator for reproducible garbage.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct AccessTokenTests {
     let key = try! signingKey(rfc8032Test1Seed)
@@ -404,7 +394,7 @@ private struct SeededGenerator: RandomNumberGenerator {
     @Test func randomGarbageNeverCrashesNorVerifies() throws {
         let valid = try issue(makeIssuer(key)).value
         let verifier = try makeVerifier([key.publicKey])
-        var random = SeededGenerator(state: 0x5EED_2026)
+        var random = SplitMix64(seed: 0x5EED_2026)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ {}\"".utf8)
         var inputs: [String] = []
         for round in 0..<3_000 {
@@ -521,7 +511,7 @@ extension AccessTokenTests {
             for bad in ["QR", "QQ==", "Q", "QQ=", "+/8", "Q Q", "QUJD\n", "QUJDR"] {
                 #expect(Base64URL.decode(bad) == nil, "\(bad)")
             }
-            var random = SeededGenerator(state: 7)
+            var random = SplitMix64(seed: 7)
             for count in 0..<64 {
                 let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
                 #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)

@@ -14,28 +14,6 @@ import WattlineTestSupport
 struct CompactionTests {
     typealias Batch = TelemetryV1.TelemetryBatch
 
-    /// What the stored samples must read as: per time, the value stored last.
-    struct Expected {
-        var samples: [UInt64: [Int64: (value: Double, quality: UInt32)]] = [:]
-
-        mutating func add(_ batch: Batch) {
-            var index = 0
-            for (series, channel) in batch.channelIDs.enumerated() {
-                var time = batch.seriesStartMs[series]
-                for _ in 0..<batch.sampleCounts[series] {
-                    time += Int64(batch.timeDeltasMs[index])
-                    let value = batch.values[index]
-                    samples[channel, default: [:]][time] = (value, value.isFinite ? 0 : 16)
-                    index += 1
-                }
-            }
-        }
-
-        func series(_ channel: UInt64) -> [String] {
-            (samples[channel] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.value.bitPattern) \($0.value.quality)" }
-        }
-    }
-
     /// One batch of series (channel, first time, values a minute apart).
     static func batch(_ sequence: UInt64, _ series: [(UInt64, Int64, [Double])]) -> Batch {
         .with {
@@ -69,7 +47,7 @@ struct CompactionTests {
             var policy = CompactionPolicy()
             (policy.fanIn, policy.tierBase) = (2, 2)
             let compactor = Compactor(store: fixture.services.store, keyring: TenantKeyring(master: fixture.master), policy: policy)
-            var expected = Expected()
+            var expected = SampleModel()
 
             // 1: energy in the closed day, power in the open one.
             let first = Self.batch(1, [(energy, closedDay, [100.25, 100.5, 100.75]), (power, recent, [12.5, 12.75])])

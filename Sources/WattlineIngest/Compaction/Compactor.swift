@@ -26,7 +26,8 @@ public struct CompactionReport: Sendable, Equatable {
 }
 
 /// Moves stored batches (`ingest_batches.payload`, ≈ 12 bytes a sample) into per-channel,
-/// per-UTC-day blocks (`telemetry_blocks`, ≈ 1.4 bytes a sample, docs/telemetry.md).
+/// per-UTC-day blocks (`telemetry_blocks`, ≈ 1.4 bytes a sample, docs/telemetry.md), and keeps
+/// the rollups and latest values of the blocks current in the same transaction (`RollupMaintainer`).
 ///
 /// One transaction per tenant and up to `batchesPerTransaction` batches: it takes the oldest
 /// batches, sets their payload to NULL (the row stays: it is the exactly-once record), and writes
@@ -94,9 +95,11 @@ public final class Compactor: Sendable {
             guard !days.isEmpty else { return report }
             var existing = try Self.blockCounts(tx, covering: days.keys)
             var written: [StoredBlock] = []
+            var freshByDay: [ChannelDay: [ChannelSeries]] = [:]
             for (channelDay, samples) in days.sorted(by: { $0.key < $1.key }) {
                 let blocks = existing.removeValue(forKey: channelDay) ?? []
                 let fresh = try ChannelSeries.normalizingIntoBlocks(timesMs: samples.timesMs, values: samples.values, qualities: samples.qualities)
+                freshByDay[channelDay] = fresh
                 let counts = blocks.map(\.count) + [fresh.reduce(0) { $0 + $1.count }]
                 let dayClosed = channelDay.endMs + policy.dayGraceMs <= now
                 let sequence = (blocks.last?.sequence ?? 0) + 1
@@ -126,6 +129,7 @@ public final class Compactor: Sendable {
                 for block in written { try block.write(&writer, tenant: tenant) }
             }
             report.blocksWritten = written.count
+            try RollupMaintainer(keyring: keyring).update(tx, tenant: tenant, fresh: freshByDay)
             return report
         }
     }

@@ -39,6 +39,12 @@ struct SampleColumns {
         qualities.append(contentsOf: series.qualities)
     }
 
+    mutating func append(_ series: ChannelSeries, indices: [Int]) {
+        for index in indices {
+            append(timeMs: series.timesMs[index], value: series.values[index], quality: series.qualities[index])
+        }
+    }
+
     mutating func append(contentsOf other: SampleColumns) {
         timesMs.append(contentsOf: other.timesMs)
         values.append(contentsOf: other.values)

@@ -14,29 +14,46 @@ public struct SeriesReader: Sendable {
     }
 
     /// The channel's samples with `fromMs ≤ time ≤ toMs`, in time order, cut into series of at
-    /// most `ChannelSeries.maxSampleCount` (none when there are no samples).
-    public func samples(_ tx: borrowing TenantTransaction, channel: UInt64, fromMs: Int64, toMs: Int64) throws -> [ChannelSeries] {
-        guard fromMs <= toMs else { return [] }
+    /// most `ChannelSeries.maxSampleCount` (none when there are no samples). `compactedOnly`
+    /// leaves out the batches (what rollups summarise).
+    public func samples(
+        _ tx: borrowing TenantTransaction, channel: UInt64, fromMs: Int64, toMs: Int64, compactedOnly: Bool = false
+    ) throws -> [ChannelSeries] {
+        try samples(tx, channels: [channel], fromMs: fromMs, toMs: toMs, compactedOnly: compactedOnly)[channel] ?? []
+    }
+
+    /// `samples(channel:)` for several channels, reading the uncompacted batches once.
+    public func samples(
+        _ tx: borrowing TenantTransaction, channels: [UInt64], fromMs: Int64, toMs: Int64, compactedOnly: Bool = false
+    ) throws -> [UInt64: [ChannelSeries]] {
+        guard fromMs <= toMs, !channels.isEmpty else { return [:] }
         var keys = BlockKeys(keyring, tenant: tx.tenant)
-        var found = SampleColumns()
+        var found: [UInt64: SampleColumns] = [:]
         let blocks = try tx.query(
             """
             SELECT \(StoredBlock.selectList) FROM wattline.telemetry_blocks
-            WHERE channel_id = $1 AND start_ms >= $2 AND start_ms <= $3 AND end_ms >= $4
-            ORDER BY floor(start_ms / \(ChannelDay.dayMs).0), block_seq, start_ms
+            WHERE channel_id = ANY($1::text[]::bigint[]) AND start_ms >= $2 AND start_ms <= $3 AND end_ms >= $4
+            ORDER BY channel_id, floor(start_ms / \(ChannelDay.dayMs).0), block_seq, start_ms
             """,
-            [.int64(Int64(bitPattern: channel)), .int64(ChannelDay(channel: channel, timeMs: fromMs).startMs), .int64(toMs), .int64(fromMs)])
+            [.textArray(channels.map { String(Int64(bitPattern: $0)) }), .int64(ChannelDay(channel: 0, timeMs: fromMs).startMs),
+             .int64(toMs), .int64(fromMs)])
         for row in blocks.rows {
-            let series = try StoredBlock(row: row).open(&keys, tx)
-            for index in 0..<series.count where series.timesMs[index] >= fromMs && series.timesMs[index] <= toMs {
-                found.append(timeMs: series.timesMs[index], value: series.values[index], quality: series.qualities[index])
+            let block = try StoredBlock(row: row)
+            let series = try block.open(&keys, tx)
+            let inRange = series.timesMs.indices.filter { series.timesMs[$0] >= fromMs && series.timesMs[$0] <= toMs }
+            guard !inRange.isEmpty else { continue }
+            found[block.channel, default: SampleColumns()].append(series, indices: inRange)
+        }
+        if !compactedOnly {
+            let wanted = Set(channels)
+            try StoredBatch.forEachUncompacted(tx, keyring: keyring, overlapping: fromMs...toMs) { sample in
+                if sample.timeMs >= fromMs, sample.timeMs <= toMs, wanted.contains(sample.channelID) {
+                    found[sample.channelID, default: SampleColumns()].append(timeMs: sample.timeMs, value: sample.value, quality: sample.quality)
+                }
             }
         }
-        try StoredBatch.forEachUncompacted(tx, keyring: keyring, overlapping: fromMs...toMs) { sample in
-            if sample.channelID == channel, sample.timeMs >= fromMs, sample.timeMs <= toMs {
-                found.append(timeMs: sample.timeMs, value: sample.value, quality: sample.quality)
-            }
+        return try found.mapValues {
+            try ChannelSeries.normalizingIntoBlocks(timesMs: $0.timesMs, values: $0.values, qualities: $0.qualities)
         }
-        return try ChannelSeries.normalizingIntoBlocks(timesMs: found.timesMs, values: found.values, qualities: found.qualities)
     }
 }

@@ -6,7 +6,7 @@ import WattlineStore
 enum TenantRows {
     static let columns = """
         tenant_id, name_enc, legal_name_enc, country_code, status, created_at, updated_at,
-        offboarding_requested_at, purge_not_before, purge_started_at
+        offboarding_requested_at, purge_not_before, purge_started_at, retention_days
         """
 
     struct Row {
@@ -38,6 +38,7 @@ enum TenantRows {
         tenant.updatedAtMs = try row.timestampMs(6)
         tenant.offboardingRequestedAtMs = try row.optionalTimestampMs(7) ?? 0
         tenant.purgeNotBeforeMs = try row.optionalTimestampMs(8) ?? 0
+        tenant.retentionDays = UInt32(try row.optionalInt64(10) ?? 0)
         return Row(tenant: tenant, purgeStarted: try row.optionalTimestampMs(9) != nil)
     }
 

@@ -134,23 +134,32 @@ public final class TenantService: Sendable {
         } else {
             country = nil
         }
+        let retention: Int32?
+        if case .retentionDays(let days) = request.retentionUpdate {
+            guard days <= 36_500 else { throw CallFailure.invalidArgument("retention_days must be 0 (keep) or 1 to 36500") }
+            retention = Int32(days)
+        } else {
+            retention = nil
+        }
         let keyring = keyring
         let tenant = try await store.transaction(tenant: scope) { tx in
             guard let current = try TenantRows.read(tx, keyring, lock: true) else { throw CallFailure.notFound("no such tenant") }
             guard current.tenant.state == .active else {
                 throw CallFailure.failedPrecondition("only an active tenant can be changed")
             }
-            guard name != nil || legalName != nil || country != nil else { return current.tenant }
+            guard name != nil || legalName != nil || country != nil || retention != nil else { return current.tenant }
             let row = tx.tenant.bytes
             let nameEnc = try name.map { try keyring.sealText($0, tx, "tenants", "name_enc", row: row) }
             let legalEnc = try legalName.map { try keyring.sealText($0, tx, "tenants", "legal_name_enc", row: row) }
             try tx.query("""
                 UPDATE wattline.tenants SET name_enc = coalesce($2, name_enc), legal_name_enc = coalesce($3, legal_name_enc),
-                    country_code = coalesce($4, country_code), updated_at = now()
+                    country_code = coalesce($4, country_code),
+                    retention_days = CASE WHEN $5::integer IS NULL THEN retention_days ELSE nullif($5::integer, 0) END,
+                    updated_at = now()
                 WHERE tenant_id = $1
                 """,
                 [.uuid(tx.tenant.uuid), nameEnc.map(PGValue.bytea) ?? .null, legalEnc.map(PGValue.bytea) ?? .null,
-                 country.map(PGValue.text) ?? .null])
+                 country.map(PGValue.text) ?? .null, retention.map(PGValue.int32) ?? .null])
             return try TenantRows.read(tx, keyring)!.tenant
         }
         var response = TenancyV1.UpdateTenantResponse()

@@ -7,18 +7,9 @@ extension CallContext {
     /// The caller, as `AccessInterceptor` established it (nobody without the interceptor).
     var caller: Principal { principal as? Principal ?? .anonymous }
 
-    /// The call's tenant, which `AccessInterceptor` set from the request's `tenant_id` after
-    /// checking the caller's role there. Fails closed when the interceptor did not run or the
-    /// request names another tenant than the one checked.
+    /// The call's tenant (`scopedTenant(named:)`) as the store's scope.
     func tenant(named requestTenant: [UInt8]) throws -> TenantID {
-        guard let text = tenantID, let scope = UUID(uuidString: text) else {
-            throw CallFailure.permissionDenied("the call's tenant was not established")
-        }
-        guard let named = UUID(bytes: requestTenant) else {
-            throw CallFailure.invalidArgument("tenant_id must be a 16-byte UUID")
-        }
-        guard named == scope else { throw CallFailure.permissionDenied("the request names another tenant than the call's") }
-        return TenantID(scope)
+        TenantID(try scopedTenant(named: requestTenant))
     }
 }
 

@@ -3247,7 +3247,7 @@ void   wattline__tenancy__v1__update_channel_response__free_unpacked
   assert(message->base.descriptor == &wattline__tenancy__v1__update_channel_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__tenant__field_descriptors[9] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__tenant__field_descriptors[10] =
 {
   {
     "tenant_id",
@@ -3357,6 +3357,18 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__tenant__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "retention_days",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Wattline__Tenancy__V1__Tenant, retention_days),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__tenant__field_indices_by_name[] = {
   3,   /* field[3] = country_code */
@@ -3365,6 +3377,7 @@ static const unsigned wattline__tenancy__v1__tenant__field_indices_by_name[] = {
   1,   /* field[1] = name */
   7,   /* field[7] = offboarding_requested_at_ms */
   8,   /* field[8] = purge_not_before_ms */
+  9,   /* field[9] = retention_days */
   4,   /* field[4] = state */
   0,   /* field[0] = tenant_id */
   6,   /* field[6] = updated_at_ms */
@@ -3372,7 +3385,7 @@ static const unsigned wattline__tenancy__v1__tenant__field_indices_by_name[] = {
 static const ProtobufCIntRange wattline__tenancy__v1__tenant__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__tenant__descriptor =
 {
@@ -3382,7 +3395,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__tenant__descriptor =
   "Wattline__Tenancy__V1__Tenant",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__Tenant),
-  9,
+  10,
   wattline__tenancy__v1__tenant__field_descriptors,
   wattline__tenancy__v1__tenant__field_indices_by_name,
   1,  wattline__tenancy__v1__tenant__number_ranges,
@@ -4886,7 +4899,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__list_tenants_response__d
   (ProtobufCMessageInit) wattline__tenancy__v1__list_tenants_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_tenant_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_tenant_request__field_descriptors[5] =
 {
   {
     "tenant_id",
@@ -4936,17 +4949,30 @@ static const ProtobufCFieldDescriptor wattline__tenancy__v1__update_tenant_reque
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "retention_days",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Wattline__Tenancy__V1__UpdateTenantRequest, retention_update_case),
+    offsetof(Wattline__Tenancy__V1__UpdateTenantRequest, retention_days),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wattline__tenancy__v1__update_tenant_request__field_indices_by_name[] = {
   3,   /* field[3] = country_code */
   2,   /* field[2] = legal_name */
   1,   /* field[1] = name */
+  4,   /* field[4] = retention_days */
   0,   /* field[0] = tenant_id */
 };
 static const ProtobufCIntRange wattline__tenancy__v1__update_tenant_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor wattline__tenancy__v1__update_tenant_request__descriptor =
 {
@@ -4956,7 +4982,7 @@ const ProtobufCMessageDescriptor wattline__tenancy__v1__update_tenant_request__d
   "Wattline__Tenancy__V1__UpdateTenantRequest",
   "wattline.tenancy.v1",
   sizeof(Wattline__Tenancy__V1__UpdateTenantRequest),
-  4,
+  5,
   wattline__tenancy__v1__update_tenant_request__field_descriptors,
   wattline__tenancy__v1__update_tenant_request__field_indices_by_name,
   1,  wattline__tenancy__v1__update_tenant_request__number_ranges,

@@ -287,10 +287,15 @@ struct  Wattline__Tenancy__V1__Tenant
    * Earliest time the purge may run: end of the grace period (0 = not requested).
    */
   int64_t purge_not_before_ms;
+  /*
+   * Telemetry (samples, rollups, latest values) older than this many days is deleted by a
+   * background job (0 = kept until the tenant deletes it).
+   */
+  uint32_t retention_days;
 };
 #define WATTLINE__TENANCY__V1__TENANT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__tenant__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WATTLINE__TENANCY__V1__TENANT_STATE__TENANT_STATE_UNSPECIFIED, 0, 0, 0, 0 }
+    , {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WATTLINE__TENANCY__V1__TENANT_STATE__TENANT_STATE_UNSPECIFIED, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -881,6 +886,12 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__COUNTRY_CODE_UPDATE__CASE)
 } Wattline__Tenancy__V1__UpdateTenantRequest__CountryCodeUpdateCase;
 
+typedef enum {
+  WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__RETENTION_UPDATE__NOT_SET = 0,
+  WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__RETENTION_UPDATE_RETENTION_DAYS = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__RETENTION_UPDATE__CASE)
+} Wattline__Tenancy__V1__UpdateTenantRequest__RetentionUpdateCase;
+
 /*
  * Request of TenantService.UpdateTenant. A set oneof changes its field; unset keeps it.
  */
@@ -912,10 +923,17 @@ struct  Wattline__Tenancy__V1__UpdateTenantRequest
      */
     char *country_code;
   };
+  Wattline__Tenancy__V1__UpdateTenantRequest__RetentionUpdateCase retention_update_case;
+  union {
+    /*
+     * Days, 1 to 36,500; 0 keeps telemetry until the tenant deletes it.
+     */
+    uint32_t retention_days;
+  };
 };
 #define WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wattline__tenancy__v1__update_tenant_request__descriptor) \
-    , {0,NULL}, WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__NAME_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__LEGAL_NAME_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__COUNTRY_CODE_UPDATE__NOT_SET, {0} }
+    , {0,NULL}, WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__NAME_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__LEGAL_NAME_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__COUNTRY_CODE_UPDATE__NOT_SET, {0}, WATTLINE__TENANCY__V1__UPDATE_TENANT_REQUEST__RETENTION_UPDATE__NOT_SET, {0} }
 
 
 /*

@@ -247,6 +247,9 @@ extension TenancyV1 {
         public var offboardingRequestedAtMs: Int64 = 0
         /// Earliest time the purge may run: end of the grace period (0 = not requested).
         public var purgeNotBeforeMs: Int64 = 0
+        /// Telemetry (samples, rollups, latest values) older than this many days is deleted by a
+        /// background job (0 = kept until the tenant deletes it).
+        public var retentionDays: UInt32 = 0
 
         public init() {}
 
@@ -268,6 +271,7 @@ extension TenancyV1 {
             c.pointee.updated_at_ms = updatedAtMs
             c.pointee.offboarding_requested_at_ms = offboardingRequestedAtMs
             c.pointee.purge_not_before_ms = purgeNotBeforeMs
+            c.pointee.retention_days = retentionDays
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -280,6 +284,7 @@ extension TenancyV1 {
             updatedAtMs = c.pointee.updated_at_ms
             offboardingRequestedAtMs = c.pointee.offboarding_requested_at_ms
             purgeNotBeforeMs = c.pointee.purge_not_before_ms
+            retentionDays = c.pointee.retention_days
         }
     }
 
@@ -1062,6 +1067,8 @@ extension TenancyV1 {
         public var legalNameUpdate: LegalNameUpdate? = nil
         /// New country, if it changes.
         public var countryCodeUpdate: CountryCodeUpdate? = nil
+        /// New telemetry retention, if it changes (owner only).
+        public var retentionUpdate: RetentionUpdate? = nil
 
         public init() {}
 
@@ -1081,6 +1088,12 @@ extension TenancyV1 {
         public enum CountryCodeUpdate: Sendable, Hashable {
             /// Country, ISO 3166-1 alpha-2.
             case countryCode(String)
+        }
+
+        /// New telemetry retention, if it changes (owner only).
+        public enum RetentionUpdate: Sendable, Hashable {
+            /// Days, 1 to 36,500; 0 keeps telemetry until the tenant deletes it.
+            case retentionDays(UInt32)
         }
 
         public func serializedBytes() -> [UInt8] { encodeWithProtobufC() }
@@ -1111,6 +1124,12 @@ extension TenancyV1 {
                 c.pointee.country_code_update_case = .init(rawValue: 4)
                 c.pointee.country_code = arena.cString(value)
             }
+            switch retentionUpdate {
+            case nil: break
+            case .retentionDays(let value):
+                c.pointee.retention_update_case = .init(rawValue: 5)
+                c.pointee.retention_days = value
+            }
         }
 
         package init(lifting c: UnsafePointer<CStruct>) throws(ProtoError) {
@@ -1126,6 +1145,10 @@ extension TenancyV1 {
             switch c.pointee.country_code_update_case.rawValue {
             case 4: countryCodeUpdate = .countryCode(try ProtoLift.string(c.pointee.country_code, in: Self.protoName))
             default: countryCodeUpdate = nil
+            }
+            switch c.pointee.retention_update_case.rawValue {
+            case 5: retentionUpdate = .retentionDays(c.pointee.retention_days)
+            default: retentionUpdate = nil
             }
         }
     }
