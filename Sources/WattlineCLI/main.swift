@@ -22,6 +22,8 @@
 //   wattline logger provision --tenant T --logger L [--out DIR] [--secret]
 //   wattline logger check --tenant T --logger L --cert PEM --key KEY    calls as the logger (mutual TLS)
 //   wattline logger revoke --tenant T --credential C
+//   wattline telemetry raw|energy --tenant T --channel C [--from T0] [--to T1] [--days N]
+//   wattline telemetry latest --tenant T --channels C1,C2,...     reads back through the SDK
 import Foundation
 import WattlineCrypto
 import WattlineProtos
@@ -50,6 +52,10 @@ func usage() -> Never {
                wattline logger provision --tenant T --logger L [--out .wattline/loggers] [--secret]
                wattline logger check --tenant T --logger L --cert LOGGER_PEM --key LOGGER_KEY
                wattline logger revoke --tenant T --credential C
+               wattline telemetry raw --tenant T --channel C [--from MS|ISO] [--to MS|ISO] [--days 1]
+               wattline telemetry energy --tenant T --channel C [--from MS|ISO] [--to MS|ISO] [--days 7]
+                                    (consumption per local day of the site)
+               wattline telemetry latest --tenant T --channels C1,C2,...
         Commands after login use its session (WATTLINE_CLI_SESSION or .wattline/cli/session) and take
         --host/--port/--ca too.
         Passwords come from WATTLINE_PASSWORD or the first line of standard input.
@@ -197,6 +203,24 @@ do {
         guard let tenant = option("--tenant", in: arguments), let credential = option("--credential", in: arguments) else { usage() }
         let client = try connect()
         try await TenancyCommands.revokeCredential(tenant: tenant, credential: credential, client: client)
+        await client.close()
+    case ("telemetry", let what?) where what == "raw" || what == "energy":
+        guard let tenant = option("--tenant", in: arguments), let channel = option("--channel", in: arguments).flatMap(UInt64.init) else { usage() }
+        let days = Int(option("--days", in: arguments) ?? (what == "raw" ? "1" : "7")) ?? 1
+        let (from, to) = try TelemetryCommands.range(from: option("--from", in: arguments), to: option("--to", in: arguments), days: days)
+        let client = try connect()
+        if what == "raw" {
+            try await TelemetryCommands.raw(tenant: tenant, channel: channel, fromMs: from, toMs: to, client: client)
+        } else {
+            try await TelemetryCommands.energy(tenant: tenant, channel: channel, fromMs: from, toMs: to, client: client)
+        }
+        await client.close()
+    case ("telemetry", "latest"):
+        guard let tenant = option("--tenant", in: arguments),
+              let channels = option("--channels", in: arguments)?.split(separator: ",").compactMap({ UInt64($0) }), !channels.isEmpty
+        else { usage() }
+        let client = try connect()
+        try await TelemetryCommands.latest(tenant: tenant, channels: channels, client: client)
         await client.close()
     default:
         usage()
