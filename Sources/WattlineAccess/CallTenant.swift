@@ -12,7 +12,7 @@ extension CallContext {
         guard requestTenant.count == 16 else {
             throw CallFailure.invalidArgument("tenant_id must be a 16-byte UUID")
         }
-        guard requestTenant.withUnsafeBytes({ $0.elementsEqual(withUnsafeBytes(of: scope.uuid) { $0 }) }) else {
+        guard requestTenant == withUnsafeBytes(of: scope.uuid, Array.init) else {
             throw CallFailure.permissionDenied("the request names another tenant than the call's")
         }
         return scope

@@ -77,6 +77,14 @@ final class ReplayedReadings: BatchSource {
         return samples.isEmpty ? nil : TelemetryV1.TelemetryBatch(sequence: sequence, samples: samples)
     }
 
+    /// The recordings shifted in time so that the latest sample of all is now (the server takes
+    /// samples from its backfill window up to a few minutes ahead).
+    static func rebasedToNow(_ recorded: [[TelemetrySample]]) -> [[TelemetrySample]] {
+        guard let last = recorded.joined().map(\.timeMs).max() else { return recorded }
+        let shift = Int64(Date().timeIntervalSince1970 * 1_000) - last
+        return recorded.map { samples in samples.map { TelemetrySample(channelID: $0.channelID, timeMs: $0.timeMs + shift, value: $0.value, quality: $0.quality) } }
+    }
+
     /// The file's loggers in order of their ids, each logger's samples with its channels mapped in
     /// order onto `fleet`'s channels of the logger at the same position (gen_telemetry numbers a
     /// logger's channels meter by meter in the quantity order `Fleet.setup` creates them in).

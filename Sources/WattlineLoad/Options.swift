@@ -14,6 +14,9 @@ struct Options {
         return value
     }
 
+    /// A switch without a value.
+    func flag(_ name: String) -> Bool { arguments.contains(name) }
+
     func int(_ name: String, _ fallback: Int) throws -> Int {
         guard let text = string(name) else { return fallback }
         guard let value = Int(text), value >= 0 else { throw LoadError("\(name) must be a whole number ≥ 0, got \(text)") }
@@ -39,6 +42,7 @@ let usage = """
                              [--acked-log FILE]   (writes "<logger> <sequence>" of every acknowledged batch)
                              [--replay FILE]      (sends the samples of gen_telemetry.py --format bin FILE, its
                                                    loggers mapped in order onto the fleet's, then stops)
+                             [--rebase-to-now]    (shifts the replayed times so the file's last sample is now)
                              [--warmup S]         (also reports the ack latency of the acks after the first S seconds)
                              [--drop-at S]        (drops every connection at once after S seconds; the loggers
                                                    reconnect with TLS resumption; reports when all stream again)
@@ -49,5 +53,9 @@ let usage = """
                              [--batches-per-commit 10] [--connections 2]
                writes the samples `run` would send with binary COPY into an indexed row-per-sample table (a scratch
                schema of URL's database, dropped afterwards), one commit per batches-per-commit rounds: the yardstick
+           wattline-load query-bench --email E [--fleet F] [--rounds 200]
+               query latencies through the SDK, one call at a time (password of E, a viewer or above, in
+               WATTLINE_PASSWORD): a year of hourly aggregates of one channel (the fleet's first logger's channels in
+               turn), latest values of the fleet's first 500 channels, a year of daily energy, one day raw; p50/p99
            common: [--host 127.0.0.1] [--port 7443] [--ca .wattline/tls/ca.pem]
     """

@@ -13,20 +13,25 @@ func client() throws -> WattlineClient {
     try WattlineClient(host: options.host, port: options.port, caPath: options.ca)
 }
 
+/// Signs in as `email` (password from WATTLINE_PASSWORD or standard input); the access token.
+func signIn(_ connection: WattlineClient, email: String) async throws -> String {
+    guard let password = ProcessInfo.processInfo.environment["WATTLINE_PASSWORD"] ?? readLine(strippingNewline: true) else {
+        throw LoadError("give the password in WATTLINE_PASSWORD or on standard input")
+    }
+    return try await ImsV1.ImsService.Client(connection).login(.with {
+        $0.email = email
+        $0.password = password
+    }, options: CallOptions(timeout: .seconds(30))).accessToken
+}
+
 do {
     switch arguments.first {
     case "setup":
         let email = try options.required("--email")
         guard let tenant = UUID(uuidString: try options.required("--tenant")),
               let site = UUID(uuidString: try options.required("--site")) else { throw LoadError("--tenant and --site take UUIDs") }
-        guard let password = ProcessInfo.processInfo.environment["WATTLINE_PASSWORD"] ?? readLine(strippingNewline: true) else {
-            throw LoadError("give the password in WATTLINE_PASSWORD or on standard input")
-        }
         let connection = try client()
-        let token = try await ImsV1.ImsService.Client(connection).login(.with {
-            $0.email = email
-            $0.password = password
-        }, options: CallOptions(timeout: .seconds(30))).accessToken
+        let token = try await signIn(connection, email: email)
         let started = ContinuousClock.now
         let fleet = try await Fleet.setup(
             client: connection, token: token, tenant: tenant, site: site,
@@ -45,7 +50,8 @@ do {
         let sources: [any BatchSource]
         if let file = options.string("--replay") {
             let recorded = try ReplayedReadings.load(file, fleet: loggers)
-            sources = loggers.indices.map { ReplayedReadings(samples: $0 < recorded.count ? recorded[$0] : [], batchSamples: batchSamples) }
+            let shifted = options.flag("--rebase-to-now") ? ReplayedReadings.rebasedToNow(recorded) : recorded
+            sources = loggers.indices.map { ReplayedReadings(samples: $0 < shifted.count ? shifted[$0] : [], batchSamples: batchSamples) }
         } else {
             sources = loggers.map { SyntheticReadings(channels: $0.channels, batchSamples: batchSamples) }
         }
@@ -59,6 +65,19 @@ do {
             warmup: .seconds(try options.int("--warmup", 0))
         ).run()
         print(report)
+    case "query-bench":
+        let fleet = try Fleet.load(options.string("--fleet") ?? ".wattline/load/fleet.json")
+        let email = try options.required("--email")
+        let connection = try client()
+        let token = try await signIn(connection, email: email)
+        guard let tenant = UUID(uuidString: fleet.tenantID), let first = fleet.loggers.first else { throw LoadError("the fleet file has no loggers") }
+        let figures = try await QueryBench(
+            client: connection, options: CallOptions(timeout: .seconds(60), authorization: token), tenant: bytes(tenant),
+            yearChannels: first.channels, allChannels: fleet.loggers.flatMap(\.channels), rounds: try options.int("--rounds", 200)
+        ).run()
+        for figure in figures { print("== \(figure)") }
+        for figure in figures { print(figure.json) }
+        await connection.close()
     case "copy-baseline":
         let fleet = try Fleet.load(options.string("--fleet") ?? ".wattline/load/fleet.json")
         let count = min(fleet.loggers.count, try options.int("--loggers", fleet.loggers.count))

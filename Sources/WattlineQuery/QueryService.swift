@@ -148,7 +148,9 @@ public final class QueryService: Sendable {
         let channels = try Self.channels(request.channelIDs, atMost: Self.maxLatestChannels)
         let rollups = rollups
         return try await store.transaction(tenant: tenant) { tx in
-            _ = try Self.infos(tx, channels)
+            if let missing = try ChannelInfo.firstMissing(tx, channels) {
+                throw CallFailure.notFound("channel \(missing) does not exist in this tenant")
+            }
             let latest = try rollups.latest(tx, channels: channels)
             var response = TelemetryV1.ReadLatestResponse()
             for channel in channels {

@@ -64,6 +64,9 @@ struct ServerConfiguration {
     /// How old a stored batch must be before the compactor takes it (WATTLINE_COMPACTION_MIN_AGE_S;
     /// default 30). Older means more samples per pass; the crash test uses 1 to compact under load.
     var compactionMinimumAge = 30
+    /// The share of wall time the compactor may work, in percent (WATTLINE_COMPACTION_BUSY_PERCENT;
+    /// default 25, so ingest keeps the CPU after a burst; 100 for a dedicated compacting node).
+    var compactionBusyPercent = 25
 
     static let usage = """
         usage: wattline-server [--dev] [--database-url URL] [--admin-database-url URL]
@@ -74,7 +77,7 @@ struct ServerConfiguration {
                                [--idle-timeout-ms MS] [--drain-seconds S] [--echo | --no-echo]
                                [--ims-database-url URL] [--token-key-file PATH]
                                [--device-ca-cert PEM] [--device-ca-key PEM] [--session-ticket-key-file PATH]
-                               [--no-compaction] [--compaction-min-age-s S]
+                               [--no-compaction] [--compaction-min-age-s S] [--compaction-busy-percent P]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
                      WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
                      WATTLINE_TLS_CERT, WATTLINE_TLS_KEY, WATTLINE_TLS_CLIENT_CA,
@@ -83,7 +86,8 @@ struct ServerConfiguration {
                      WATTLINE_KEEPALIVE_MS (60000), WATTLINE_IDLE_TIMEOUT_MS (300000),
                      WATTLINE_DRAIN_SECONDS (10), WATTLINE_ECHO (true in --dev),
                      WATTLINE_IMS_DATABASE_URL, WATTLINE_TOKEN_KEY_FILE, WATTLINE_SESSION_TICKET_KEY_FILE,
-                     WATTLINE_COMPACTION (true), WATTLINE_COMPACTION_MIN_AGE_S (30)
+                     WATTLINE_COMPACTION (true), WATTLINE_COMPACTION_MIN_AGE_S (30),
+                     WATTLINE_COMPACTION_BUSY_PERCENT (25)
         logging:     logfmt lines on stderr; LEVEL is trace, debug, info (default), notice, warning,
                      error or critical
         metrics:     Prometheus text format at http://H:P/metrics, default 127.0.0.1:9464;
@@ -111,6 +115,9 @@ struct ServerConfiguration {
         if let value = environment["WATTLINE_COMPACTION"] { compaction = !["0", "false", "no"].contains(value.lowercased()) }
         if let value = environment["WATTLINE_COMPACTION_MIN_AGE_S"] {
             compactionMinimumAge = try Self.number(value, 0...86_400, from: "WATTLINE_COMPACTION_MIN_AGE_S")
+        }
+        if let value = environment["WATTLINE_COMPACTION_BUSY_PERCENT"] {
+            compactionBusyPercent = try Self.number(value, 1...100, from: "WATTLINE_COMPACTION_BUSY_PERCENT")
         }
         if let value = environment["WATTLINE_ECHO"] { echo = !["0", "false", "no"].contains(value.lowercased()) }
         imsDatabaseURL = environment["WATTLINE_IMS_DATABASE_URL"]
@@ -156,6 +163,7 @@ struct ServerConfiguration {
             case "--no-echo": echo = false
             case "--no-compaction": compaction = false
             case "--compaction-min-age-s": compactionMinimumAge = try Self.number(try value(for: argument), 0...86_400, from: argument)
+            case "--compaction-busy-percent": compactionBusyPercent = try Self.number(try value(for: argument), 1...100, from: argument)
             case "--help", "-h": throw ConfigurationError(Self.usage)
             default: throw ConfigurationError("unknown argument \(argument)\n\(Self.usage)")
             }

@@ -118,6 +118,7 @@ do {
             : NoDeliveryNotifier { logger.warning("\($0)", metadata: ["component": "notifier"]) })
     settings.echo = configuration.echo ?? configuration.dev
     settings.compaction?.minimumAge = .seconds(configuration.compactionMinimumAge)
+    settings.compaction?.busyShare = Double(configuration.compactionBusyPercent) / 100
     if !configuration.compaction { settings.compaction = nil }
     let services = try await Services.start(settings, logger: logger)
     runningServices = services

@@ -19,26 +19,20 @@ public struct LatestSample: Sendable, Equatable {
         return try keyring.seal(plaintext, tx, table: "channel_latest", column: "payload", row: Self.rowID(channel, reading.timeMs))
     }
 
-    /// Reads a row of `channel_id, time_ms, payload`.
-    init(row: PGRow, keyring: TenantKeyring, _ tx: borrowing TenantTransaction) throws {
-        channel = UInt64(bitPattern: try row.int64(0))
-        let timeMs = try row.int64(1)
-        let plaintext = try keyring.open(try row.bytes(2), tx, table: "channel_latest", column: "payload", row: Self.rowID(channel, timeMs))
-        guard plaintext.count == 12 else { throw TelemetryBlockError(.malformed, "latest value of \(plaintext.count) bytes, not 12") }
-        let value = plaintext[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let quality = plaintext[8..<12].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        reading = Reading(timeMs: timeMs, value: Double(bitPattern: value), quality: quality)
-    }
-
     /// Each channel's latest compacted sample among `channels`.
     public static func load(_ tx: borrowing TenantTransaction, keyring: TenantKeyring, channels: [UInt64]) throws -> [UInt64: LatestSample] {
         let rows = try tx.query(
             "SELECT channel_id, time_ms, payload FROM wattline.channel_latest WHERE channel_id = ANY($1::text[]::bigint[])",
-            [.textArray(channels.map { String(Int64(bitPattern: $0)) })])
+            [.textArray(channels.map { String(Int64(bitPattern: $0)) })]).rows
+        let keys = try rows.map { (channel: UInt64(bitPattern: try $0.int64(0)), timeMs: try $0.int64(1)) }
+        let opened = try keyring.openAll(
+            zip(rows, keys).map { (try $0.bytes(2), rowID($1.channel, $1.timeMs)) }, tx, table: "channel_latest", column: "payload")
         var latest: [UInt64: LatestSample] = [:]
-        for row in rows.rows {
-            let sample = try LatestSample(row: row, keyring: keyring, tx)
-            latest[sample.channel] = sample
+        for (key, plaintext) in zip(keys, opened) {
+            guard plaintext.count == 12 else { throw TelemetryBlockError(.malformed, "latest value of \(plaintext.count) bytes, not 12") }
+            let value = plaintext[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let quality = plaintext[8..<12].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            latest[key.channel] = LatestSample(channel: key.channel, reading: Reading(timeMs: key.timeMs, value: Double(bitPattern: value), quality: quality))
         }
         return latest
     }

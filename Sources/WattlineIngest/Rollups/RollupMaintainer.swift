@@ -132,8 +132,7 @@ struct RollupMaintainer {
             """,
             [.textArray(wanted.map { String(Int64(bitPattern: $0.channel)) }), .textArray(wanted.map { String($0.startMs) })])
         var chunks: [ChunkKey: SummaryChunk] = [:]
-        for row in rows.rows {
-            let rollup = try StoredRollup(row: row, keyring: keyring, tx)
+        for rollup in try StoredRollup.read(rows.rows, keyring: keyring, tx) {
             chunks[ChunkKey(channel: rollup.channel, level: rollup.level, startMs: rollup.chunk.startMs)] = rollup.chunk
         }
         return chunks

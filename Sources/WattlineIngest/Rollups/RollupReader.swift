@@ -24,8 +24,7 @@ public struct RollupReader: Sendable {
             """,
             [.textArray(channels.map { String(Int64(bitPattern: $0)) }), .text(level.rawValue), .int64(toMs), .int64(fromMs)])
         var buckets: [UInt64: [(startMs: Int64, summary: SampleSummary)]] = [:]
-        for row in rows.rows {
-            let rollup = try StoredRollup(row: row, keyring: keyring, tx)
+        for rollup in try StoredRollup.read(rows.rows, keyring: keyring, tx) {
             guard level != .day || rollup.timeZone == timeZone else { return nil }
             for bucket in rollup.chunk.buckets where bucket.startMs >= fromMs && bucket.startMs < toMs {
                 buckets[rollup.channel, default: []].append(bucket)

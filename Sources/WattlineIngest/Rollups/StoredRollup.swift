@@ -20,18 +20,22 @@ struct StoredRollup {
         (self.channel, self.level, self.endMs, self.timeZone, self.chunk) = (channel, level, endMs, timeZone, chunk)
     }
 
-    /// Reads and opens a row selected with `selectList`.
-    init(row: PGRow, keyring: TenantKeyring, _ tx: borrowing TenantTransaction) throws {
-        channel = UInt64(bitPattern: try row.int64(0))
-        guard let level = RollupLevel(rawValue: try row.string(1)) else { throw TelemetryBlockError(.malformed, "unknown rollup level") }
-        self.level = level
-        let startMs = try row.int64(2)
-        endMs = try row.int64(3)
-        timeZone = try row.string(4)
-        let plaintext = try keyring.open(
-            try row.bytes(5), tx, table: "rollups", column: "payload",
-            row: Self.rowID(channel: channel, level: level, startMs: startMs, endMs: endMs, timeZone: timeZone))
-        chunk = try SummaryChunk.decode(plaintext, startMs: startMs)
+    /// Reads and opens rows selected with `selectList` (one cipher context for all).
+    static func read(_ rows: [PGRow], keyring: TenantKeyring, _ tx: borrowing TenantTransaction) throws -> [StoredRollup] {
+        var fields: [(channel: UInt64, level: RollupLevel, startMs: Int64, endMs: Int64, timeZone: String)] = []
+        var sealed: [(sealed: [UInt8], row: [UInt8])] = []
+        for row in rows {
+            let channel = UInt64(bitPattern: try row.int64(0))
+            guard let level = RollupLevel(rawValue: try row.string(1)) else { throw TelemetryBlockError(.malformed, "unknown rollup level") }
+            let (startMs, endMs, timeZone) = (try row.int64(2), try row.int64(3), try row.string(4))
+            fields.append((channel, level, startMs, endMs, timeZone))
+            sealed.append((try row.bytes(5), rowID(channel: channel, level: level, startMs: startMs, endMs: endMs, timeZone: timeZone)))
+        }
+        let plaintexts = try keyring.openAll(sealed, tx, table: "rollups", column: "payload")
+        return try zip(fields, plaintexts).map { field, plaintext in
+            StoredRollup(channel: field.channel, level: field.level, endMs: field.endMs, timeZone: field.timeZone,
+                         chunk: try SummaryChunk.decode(plaintext, startMs: field.startMs))
+        }
     }
 
     /// The payload to store: sealed before a COPY starts (no statement may run during one).

@@ -10,6 +10,15 @@ public struct ChannelInfo: Sendable, Equatable {
     public let rolloverValue: Double
     public let timeZone: String
 
+    /// The first of `channels` the transaction's tenant does not have (a cheaper check than `load`).
+    public static func firstMissing(_ tx: borrowing TenantTransaction, _ channels: [UInt64]) throws -> UInt64? {
+        let rows = try tx.query(
+            "SELECT channel_id FROM wattline.channels WHERE channel_id = ANY($1::text[]::bigint[])",
+            [.textArray(channels.map { String(Int64(bitPattern: $0)) })])
+        let found = Set(try rows.rows.map { UInt64(bitPattern: try $0.int64(0)) })
+        return channels.first { !found.contains($0) }
+    }
+
     /// The channels of the transaction's tenant among `channels` (others are simply absent).
     public static func load(_ tx: borrowing TenantTransaction, _ channels: some Collection<UInt64>) throws -> [UInt64: ChannelInfo] {
         guard !channels.isEmpty else { return [:] }

@@ -2,12 +2,15 @@
 /// hourly buckets, or one local day): `(bucket start, summary)` in increasing start order, only
 /// buckets that hold samples. Encoded as the plaintext of one sealed `rollups` row.
 ///
-/// Format (version 1): `0x01 | bucket count (varint)` then per bucket
-/// `start − previous start, ms (varint; the first from the chunk start) | count (varint) |
-/// sum | min | max (f64 LE) | first: time − start (varint), value (f64), quality (varint) |
-/// last: the same | counter parts flag (byte) | the non-zero counter parts`.
+/// Format (version 2): `0x02 | bucket count n (varint)`, then n-entry columns in the block
+/// format's codecs (telemetry.md): `IntegerColumn` of bucket start − chunk start, of counts;
+/// `ValueColumn` of sums, minima, maxima; for the first and then the last reading an
+/// `IntegerColumn` of time − bucket start, a `ValueColumn` of values, an `IntegerColumn` of
+/// qualities; the counter parts as four `ValueColumn`s (rises, flagged restarts, drop deltas, drop
+/// restarts) and two `IntegerColumn`s (flagged resets, drops). Meter values are decimals, so the
+/// columns pack a bucket into a few bytes a field where raw doubles take eight.
 public struct SummaryChunk: Sendable, Equatable {
-    public static let version: UInt8 = 0x01
+    public static let version: UInt8 = 0x02
     /// More buckets than any level has in a chunk (96 quarter hours of a 25-hour day is 100).
     public static let maxBuckets = 128
 
@@ -41,30 +44,27 @@ public struct SummaryChunk: Sendable, Equatable {
     }
 
     public func encode() -> [UInt8] {
-        var writer = ByteWriter(capacity: 8 + buckets.count * 64)
+        var writer = ByteWriter(capacity: 16 + buckets.count * 16)
         writer.byte(Self.version)
         writer.varint(UInt64(buckets.count))
-        var previous = startMs
-        for (start, summary) in buckets {
-            writer.varint(UInt64(start - previous))
-            previous = start
-            writer.varint(summary.count)
-            for value in [summary.sum, summary.min, summary.max] { writer.double(value) }
-            for reading in [summary.first, summary.last] {
-                writer.varint(UInt64(reading.timeMs - start))
-                writer.double(reading.value)
-                writer.varint(UInt64(reading.quality))
-            }
-            let counter = summary.counter
-            let parts = [counter.rises, counter.flaggedRestarts, counter.dropDelta, counter.dropRestarts]
-            let counts = [counter.flaggedResets, counter.drops]
-            var flags: UInt8 = 0
-            for (bit, part) in parts.enumerated() where part.bitPattern != 0 { flags |= 1 << bit }
-            for (bit, part) in counts.enumerated() where part != 0 { flags |= 1 << (bit + 4) }
-            writer.byte(flags)
-            for (bit, part) in parts.enumerated() where flags & (1 << bit) != 0 { writer.double(part) }
-            for (bit, part) in counts.enumerated() where flags & (1 << (bit + 4)) != 0 { writer.varint(UInt64(part)) }
+        let summaries = buckets.map(\.summary)
+        func integers(_ values: [Int64]) { IntegerColumn.encode(values, into: &writer) }
+        func doubles(_ values: [Double]) { ValueColumn.encode(values, into: &writer) }
+        integers(buckets.map { $0.startMs - startMs })
+        integers(summaries.map { Int64(bitPattern: $0.count) })
+        doubles(summaries.map(\.sum))
+        doubles(summaries.map(\.min))
+        doubles(summaries.map(\.max))
+        for reading in [\SampleSummary.first, \SampleSummary.last] {
+            integers(buckets.map { $0.summary[keyPath: reading].timeMs - $0.startMs })
+            doubles(summaries.map { $0[keyPath: reading].value })
+            integers(summaries.map { Int64($0[keyPath: reading].quality) })
         }
+        for part in [\CounterIncrease.rises, \CounterIncrease.flaggedRestarts, \CounterIncrease.dropDelta, \CounterIncrease.dropRestarts] {
+            doubles(summaries.map { $0.counter[keyPath: part] })
+        }
+        integers(summaries.map { Int64($0.counter.flaggedResets) })
+        integers(summaries.map { Int64($0.counter.drops) })
         return writer.bytes
     }
 
@@ -76,57 +76,44 @@ public struct SummaryChunk: Sendable, Equatable {
         guard version == Self.version else {
             throw TelemetryBlockError(.unsupportedVersion, "summary chunk version \(version) is not \(Self.version)")
         }
-        let count = try reader.count("bucket count", atMost: maxBuckets)
+        let n = try reader.count("bucket count", atMost: maxBuckets)
+        let span: ClosedRange<Int64> = 0...(2 * 86_400_000)
+        func integers(_ what: String, _ range: ClosedRange<Int64>) throws -> [Int64] {
+            let values = try IntegerColumn.decode(n, from: &reader, what)
+            guard values.allSatisfy(range.contains) else { throw TelemetryBlockError.malformed("\(what) outside \(range)") }
+            return values
+        }
+        func doubles() throws -> [Double] { try ValueColumn.decode(n, from: &reader) }
+        let offsets = try integers("bucket start", span)
+        let counts = try integers("count", 1...Int64.max)
+        let (sums, minima, maxima) = (try doubles(), try doubles(), try doubles())
+        var readings: [[Reading]] = []
+        for what in ["first", "last"] {
+            let times = try integers("\(what) time", span)
+            let values = try doubles()
+            let qualities = try integers("\(what) quality", 0...Int64(UInt32.max))
+            readings.append((0..<n).map { Reading(timeMs: startMs + offsets[$0] + times[$0], value: values[$0], quality: UInt32(qualities[$0])) })
+        }
+        let parts = try (0..<4).map { _ in try doubles() }
+        let resets = try integers("flagged resets", 0...Int64(UInt32.max)), drops = try integers("drops", 0...Int64(UInt32.max))
+        guard reader.isAtEnd else { throw TelemetryBlockError.malformed("\(reader.remaining) bytes after the last column") }
         var buckets: [(startMs: Int64, summary: SampleSummary)] = []
-        buckets.reserveCapacity(count)
-        var previous = startMs
-        for index in 0..<count {
-            let step = try reader.count("bucket \(index) start", atMost: 86_400_000 * 2)
-            guard index == 0 || step > 0 else { throw TelemetryBlockError.malformed("bucket \(index) does not start after the previous one") }
-            let start = previous + Int64(step)
-            previous = start
-            let samples = try reader.varint("bucket \(index) count")
-            guard samples > 0 else { throw TelemetryBlockError.malformed("bucket \(index) is empty") }
-            let (sum, min, max) = (try reader.double("sum"), try reader.double("min"), try reader.double("max"))
-            func reading(_ what: String) throws -> Reading {
-                let offset = try reader.count("\(what) time", atMost: 86_400_000 * 2)
-                let value = try reader.double("\(what) value")
-                let quality = try reader.count("\(what) quality", atMost: Int(UInt32.max))
-                return Reading(timeMs: start + Int64(offset), value: value, quality: UInt32(quality))
+        buckets.reserveCapacity(n)
+        for index in 0..<n {
+            guard index == 0 || offsets[index] > offsets[index - 1] else {
+                throw TelemetryBlockError.malformed("bucket \(index) does not start after the previous one")
             }
-            let (first, last) = (try reading("first"), try reading("last"))
-            guard first.timeMs <= last.timeMs, (first.timeMs == last.timeMs) == (samples == 1) else {
+            let (first, last) = (readings[0][index], readings[1][index])
+            guard first.timeMs <= last.timeMs, (first.timeMs == last.timeMs) == (counts[index] == 1) else {
                 throw TelemetryBlockError.malformed("bucket \(index): first and last readings out of order")
             }
-            let flags = try reader.byte("counter flags")
-            guard flags & 0b1100_0000 == 0 else { throw TelemetryBlockError.malformed("bucket \(index): unknown counter flags") }
-            var parts = [Double](repeating: 0, count: 4)
-            for bit in 0..<4 where flags & (1 << bit) != 0 { parts[bit] = try reader.double("counter part") }
-            var counts = [UInt32](repeating: 0, count: 2)
-            for bit in 0..<2 where flags & (1 << (bit + 4)) != 0 {
-                counts[bit] = UInt32(try reader.count("counter resets", atMost: Int(UInt32.max)))
-            }
             let counter = CounterIncrease(
-                rises: parts[0], flaggedRestarts: parts[1], flaggedResets: counts[0], drops: counts[1],
-                dropDelta: parts[2], dropRestarts: parts[3])
-            buckets.append((start, SampleSummary(count: samples, sum: sum, min: min, max: max, first: first, last: last, counter: counter)))
+                rises: parts[0][index], flaggedRestarts: parts[1][index], flaggedResets: UInt32(resets[index]),
+                drops: UInt32(drops[index]), dropDelta: parts[2][index], dropRestarts: parts[3][index])
+            let summary = SampleSummary(
+                count: UInt64(counts[index]), sum: sums[index], min: minima[index], max: maxima[index], first: first, last: last, counter: counter)
+            buckets.append((startMs + offsets[index], summary))
         }
-        guard reader.isAtEnd else { throw TelemetryBlockError.malformed("\(reader.remaining) bytes after the last bucket") }
         return SummaryChunk(startMs: startMs, buckets: buckets)
-    }
-}
-
-extension ByteWriter {
-    mutating func double(_ value: Double) {
-        withUnsafeBytes(of: value.bitPattern.littleEndian) { append(Array($0)) }
-    }
-}
-
-extension ByteReader {
-    mutating func double(_ what: @autoclosure () -> String) throws -> Double {
-        guard remaining >= 8 else { throw TelemetryBlockError.malformed("truncated before \(what())") }
-        var pattern: UInt64 = 0
-        for shift in stride(from: 0, to: 64, by: 8) { pattern |= UInt64(try byte(what())) << UInt64(shift) }
-        return Double(bitPattern: pattern)
     }
 }
