@@ -136,12 +136,21 @@ let package = Package(
             name: "WattlineQuery",
             dependencies: ["WattlineStore", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineTelemetry", "WattlineIngest"]),
 
+        // The tamper-evident audit log: hash chains per tenant, the recorder of audited calls, the
+        // listing and verification service (docs/privacy.md).
+        .target(
+            name: "WattlineAudit",
+            dependencies: [
+                "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // The composition root: every service behind the access interceptor (server and tests share it).
         .target(
             name: "WattlineServices",
             dependencies: [
                 "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineIMS",
-                "WattlineTenancy", "WattlineCredentials", "WattlineIngest", "WattlineQuery",
+                "WattlineTenancy", "WattlineCredentials", "WattlineIngest", "WattlineQuery", "WattlineAudit",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
@@ -157,7 +166,7 @@ let package = Package(
             ]),
         .executableTarget(
             name: "WattlineCLI",
-            dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS", "WattlineIMS"]),
+            dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS", "WattlineIMS", "WattlineAudit"]),
 
         // wattline-load: simulated loggers streaming to a server, with latency and throughput figures.
         .executableTarget(
@@ -229,7 +238,7 @@ let package = Package(
             dependencies: [
                 "WattlineServices", "WattlineIMS", "WattlineTenancy", "WattlineCredentials", "WattlineStore", "WattlineCrypto",
                 "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineClient", "WattlineTestSupport",
-                "WattlineIngest", "WattlineQuery", "WattlineTelemetry",
+                "WattlineIngest", "WattlineQuery", "WattlineTelemetry", "WattlineAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

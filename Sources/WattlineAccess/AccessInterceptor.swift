@@ -16,21 +16,49 @@ public struct AccessInterceptor: ServerInterceptor {
     private let verifier: AccessTokenVerifier
     private let directory: any CredentialDirectory
     private let principals = PrincipalCache()
+    private let auditor: (any CallAuditor)?
 
-    public init(verifier: AccessTokenVerifier, directory: any CredentialDirectory) {
+    public init(verifier: AccessTokenVerifier, directory: any CredentialDirectory, auditor: (any CallAuditor)? = nil) {
         self.verifier = verifier
         self.directory = directory
+        self.auditor = auditor
     }
 
     public func intercept<Result: Sendable>(
         _ context: CallContext, next: @Sendable (CallContext) async throws -> Result
     ) async throws -> Result {
+        guard let auditor, auditor.audits(context.method) else {
+            var decided = Decided()
+            return try await next(try await authorize(context, &decided))
+        }
+        // Audited: whatever happens (refused, failed, succeeded) is recorded with what is known.
+        var decided = Decided()
+        do {
+            let result = try await next(try await authorize(context, &decided))
+            await auditor.record(AuditedCall(context: context, principal: decided.principal, tenantID: decided.tenantID, response: result, failure: nil))
+            return result
+        } catch {
+            let failure = error as? CallFailure ?? CallFailure(code: 13, "internal error")
+            await auditor.record(AuditedCall(context: context, principal: decided.principal, tenantID: decided.tenantID, response: nil, failure: failure))
+            throw error
+        }
+    }
+
+    /// What the decision has established so far.
+    private struct Decided {
+        var principal = Principal.anonymous
+        var tenantID: String?
+    }
+
+    /// The context with its principal and tenant, or the refusal.
+    private func authorize(_ context: CallContext, _ decided: inout Decided) async throws -> CallContext {
         guard let permission = AccessPolicy.permissions[context.method] else {
             throw CallFailure.permissionDenied("\(context.method) declares no permission")
         }
         let requirements = permission.requirements
         let publicMethod = requirements.contains(.anyone)
         let (principal, credentialTenant) = try await authenticate(context, lenient: publicMethod)
+        (decided.principal, decided.tenantID) = (principal, credentialTenant)
         if principal == .anonymous, !publicMethod {
             throw CallFailure.unauthenticated("this method needs credentials")
         }
@@ -45,15 +73,19 @@ public struct AccessInterceptor: ServerInterceptor {
                 throw CallFailure.permissionDenied("this credential acts in another tenant")
             }
             tenantID = named.text
+            // A refused call of a known caller is recorded in the chain of the tenant it named;
+            // an anonymous one in the platform's (no stranger can fill a tenant's chain).
+            if principal != .anonymous { decided.tenantID = named.text }
             siteID = permission.siteOf.flatMap { $0(request) }.flatMap(UUIDText.init(bytes:))?.text
         }
         guard requirements.contains(where: { $0.isMet(by: principal, tenantID: tenantID, siteID: siteID) }) else {
             throw CallFailure.permissionDenied("not allowed to call \(context.method)" + (tenantID.map { " in tenant \($0)" } ?? ""))
         }
+        decided.tenantID = tenantID
         var context = context
         context.principal = principal
         context.tenantID = tenantID
-        return try await next(context)
+        return context
     }
 
     /// The caller and its tenant. On a public method a bad token counts as none (a client signing

@@ -24,8 +24,11 @@
 //   wattline logger revoke --tenant T --credential C
 //   wattline telemetry raw|energy --tenant T --channel C [--from T0] [--to T1] [--days N]
 //   wattline telemetry latest --tenant T --channels C1,C2,...     reads back through the SDK
+//   wattline audit verify [--tenant T | --platform] [--anchor SEQ:HASH] [--database-url URL]
+//                                                checks the audit chains in the database itself
 import Foundation
 import WattlineCrypto
+import WattlineAudit
 import WattlineProtos
 import WattlineClient
 import WattlineStore
@@ -56,6 +59,8 @@ func usage() -> Never {
                wattline telemetry energy --tenant T --channel C [--from MS|ISO] [--to MS|ISO] [--days 7]
                                     (consumption per local day of the site)
                wattline telemetry latest --tenant T --channels C1,C2,...
+               wattline audit verify [--tenant T | --platform] [--anchor SEQUENCE:HEX_HASH] [--database-url URL]
+                                    (every chain by default; exit status 1 when one is broken)
         Commands after login use its session (WATTLINE_CLI_SESSION or .wattline/cli/session) and take
         --host/--port/--ca too.
         Passwords come from WATTLINE_PASSWORD or the first line of standard input.
@@ -215,6 +220,25 @@ do {
             try await TelemetryCommands.energy(tenant: tenant, channel: channel, fromMs: from, toMs: to, client: client)
         }
         await client.close()
+    case ("audit", "verify"):
+        let connection = try PGConnection(conninfo: try adminConninfo())
+        let chains: [UUID]
+        if let tenant = option("--tenant", in: arguments) {
+            guard let id = UUID(uuidString: tenant) else { usage() }
+            chains = [id]
+        } else if arguments.contains("--platform") {
+            chains = [AuditLog.platform.uuid]
+        } else {
+            chains = try ChainAudit.chains(connection)
+        }
+        let anchor = try option("--anchor", in: arguments).map(AuditCommands.anchor)
+        var intact = true
+        for chain in chains {
+            let result = try ChainAudit.verify(connection, chain: chain, anchor: anchor)
+            print(AuditCommands.describe(result))
+            intact = intact && result.report.firstBroken == nil
+        }
+        if !intact { exit(1) }
     case ("telemetry", "latest"):
         guard let tenant = option("--tenant", in: arguments),
               let channels = option("--channels", in: arguments)?.split(separator: ",").compactMap({ UInt64($0) }), !channels.isEmpty

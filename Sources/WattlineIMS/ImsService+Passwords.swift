@@ -1,4 +1,5 @@
 import Foundation
+import WattlineAccess
 import WattlineCrypto
 import WattlineProtos
 import WattlineWire

@@ -1,5 +1,6 @@
 import Logging
 import WattlineAccess
+import WattlineAudit
 import WattlineCredentials
 import WattlineCrypto
 import WattlineIMS
@@ -99,7 +100,8 @@ public final class Services: Sendable {
 
         var router = Router()
         router.intercept(AccessInterceptor(
-            verifier: verifier, directory: registry.directory { try await ims.isSessionRevoked($0) }))
+            verifier: verifier, directory: registry.directory { try await ims.isSessionRevoked($0) },
+            auditor: AuditRecorder(store: store, logger: logger)))
         HealthService.register(in: &router, store: store)
         if settings.echo { EchoService.register(in: &router) }
         ims.register(in: &router)
@@ -109,6 +111,7 @@ public final class Services: Sendable {
         ConnectorSecretService(store: store, keyring: keyring).register(in: &router)
         IngestService(store: store, keyring: keyring).register(in: &router)
         QueryService(store: store, keyring: keyring).register(in: &router)
+        AuditService(store: store).register(in: &router)
 
         let revoked = registry.revokedCertificates
         let interval = settings.revocationRefresh

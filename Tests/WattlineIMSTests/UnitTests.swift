@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WattlineAccess
 import WattlineWire
 @testable import WattlineIMS
 

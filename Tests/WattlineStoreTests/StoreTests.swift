@@ -93,20 +93,22 @@ struct StoreTests {
         }
     }
 
+    static let auditColumns = ["tenant_id", "sequence", "occurred_at_ms", "kind", "outcome", "event", "event_hash"]
+
     @Test("binary COPY writes rows, checked by row-level security")
     func copy() async throws {
         try await withStore { store, _ in
             try await createTenant(store)
             let written = try await store.transaction(tenant: tenant) { tx in
-                try tx.copyIn("wattline.audit_events", columns: ["tenant_id", "sequence", "actor", "action", "outcome", "previous_hash", "event_hash"]) { writer in
+                try tx.copyIn("wattline.audit_events", columns: Self.auditColumns) { writer in
                     for sequence in 1...10_000 {
                         try writer.beginRow()
                         writer.append(.uuid(tx.tenant.uuid))
                         writer.append(Int64(sequence))
-                        writer.append(.text("system"))
-                        writer.append(.text("test.copy"))
-                        writer.append(.text("ok"))
-                        writer.append([UInt8](repeating: 0, count: 32))
+                        writer.append(Int64(sequence))
+                        writer.append(.int16(1))
+                        writer.append(.int16(1))
+                        writer.append(Array("test.copy".utf8))
                         writer.append([UInt8](repeating: 1, count: 32))
                     }
                 }
@@ -118,10 +120,10 @@ struct StoreTests {
             let other = UUID()
             await #expect(throws: PGError.self) {
                 try await store.transaction(tenant: tenant) { tx in
-                    try tx.copyIn("wattline.audit_events", columns: ["tenant_id", "sequence", "actor", "action", "outcome", "previous_hash", "event_hash"]) { writer in
+                    try tx.copyIn("wattline.audit_events", columns: Self.auditColumns) { writer in
                         try writer.beginRow()
-                        writer.append(.uuid(other)); writer.append(Int64(1)); writer.append(.text("x")); writer.append(.text("x"))
-                        writer.append(.text("x")); writer.append([UInt8]()); writer.append([UInt8]())
+                        writer.append(.uuid(other)); writer.append(Int64(1)); writer.append(Int64(1)); writer.append(.int16(1))
+                        writer.append(.int16(1)); writer.append([UInt8]()); writer.append([UInt8](repeating: 1, count: 32))
                     }
                 }
             }

@@ -2,10 +2,10 @@ import Foundation
 
 /// The client's IP address from `PeerIdentity.remoteAddress` (SwiftNIO's description, such as
 /// "[IPv4]127.0.0.1/127.0.0.1:50312" or "[IPv6]::1:50312"), without the port.
-enum SourceAddress {
+public enum SourceAddress {
     /// The textual address ("203.0.113.7", "2001:db8::1"), or nil when there is none (tests
     /// without a socket, Unix sockets).
-    static func ip(fromRemoteAddress remote: String?) -> String? {
+    public static func ip(fromRemoteAddress remote: String?) -> String? {
         guard var text = remote, !text.isEmpty else { return nil }
         let family: Int32
         if text.hasPrefix("[IPv4]") {
@@ -53,7 +53,7 @@ enum SourceAddress {
 
     /// What sign-in throttling counts: an IPv4 address, or the /64 prefix of an IPv6 address
     /// (one subscriber usually holds a whole /64).
-    static func throttleKey(_ ip: String) -> String {
+    public static func throttleKey(_ ip: String) -> String {
         guard ip.contains(":") else { return "ip4:" + ip }
         var address = in6_addr()
         guard inet_pton(AF_INET6, ip, &address) == 1 else { return "ip6:" + ip }

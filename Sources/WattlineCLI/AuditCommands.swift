@@ -1,0 +1,27 @@
+import WattlineAudit
+import Foundation
+
+/// Formatting for `wattline audit verify`.
+enum AuditCommands {
+    static func describe(_ result: ChainAudit.Result) -> String {
+        let name = result.tenant.map { "tenant \($0.uuidString.lowercased())" } ?? "platform"
+        let report = result.report
+        guard let broken = report.firstBroken else {
+            return "\(name): intact, \(report.eventsChecked) events; anchor for the next run: --anchor \(result.head):\(hex(report.verifiedToHash))"
+        }
+        return "\(name): BROKEN at sequence \(broken) (\(report.breakKind)); intact through \(report.verifiedTo) of \(result.head)"
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// "SEQUENCE:HEX" of a head printed by an earlier run.
+    static func anchor(_ text: String) throws -> (sequence: Int64, hash: [UInt8]) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let sequence = Int64(parts[0]), parts[1].utf8.count == 64,
+              let hash = Optional(stride(from: 0, to: 64, by: 2).compactMap({ UInt8(String(Array(parts[1])[$0..<$0 + 2]), radix: 16) })),
+              hash.count == 32 else {
+            throw CLIError("--anchor takes SEQUENCE:HASH, the hash as 64 hex digits")
+        }
+        return (sequence, hash)
+    }
+}
