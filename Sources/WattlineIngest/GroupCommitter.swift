@@ -26,7 +26,7 @@ final class GroupCommitter: Sendable {
 
     private struct Waiting {
         let item: Item
-        let continuation: CheckedContinuation<Result<Outcome, Error>, Never>
+        let outcome: PendingOutcome
     }
 
     private struct Queue {
@@ -47,19 +47,21 @@ final class GroupCommitter: Sendable {
 
     /// Stores `item` with whatever else is queued; returns once its transaction has committed
     /// (or failed: then nothing of it is stored and the logger must resend).
-    func commit(_ item: Item) async -> Result<Outcome, Error> {
-        await withCheckedContinuation { continuation in
-            let start = queue.withLock { queue -> Bool in
-                queue.waiting.append(Waiting(item: item, continuation: continuation))
-                guard !queue.writing else { return false }
-                queue.writing = true
-                return true
-            }
-            if start { Task { await self.drain() } }
+    /// Queues `item` now, in the caller's order (a stream's batches must be written in the order
+    /// they arrived: of two batches with one sequence, the first sent is the one stored), and
+    /// returns its outcome to await.
+    func submit(_ item: Item) -> PendingOutcome {
+        let outcome = PendingOutcome()
+        let start = queue.withLock { queue -> Bool in
+            queue.waiting.append(Waiting(item: item, outcome: outcome))
+            guard !queue.writing else { return false }
+            queue.writing = true
+            return true
         }
+        if start { Task { await self.drain() } }
+        return outcome
     }
 
-    /// Writes groups until the queue is empty.
     private func drain() async {
         while true {
             let group = queue.withLock { queue -> [Waiting] in
@@ -77,7 +79,7 @@ final class GroupCommitter: Sendable {
                 result = .failure(error)
             }
             for (index, waiting) in group.enumerated() {
-                waiting.continuation.resume(returning: result.map { $0[index] })
+                waiting.outcome.resolve(result.map { $0[index] })
             }
         }
     }
@@ -158,5 +160,30 @@ final class GroupCommitter: Sendable {
     /// The row a sealed payload is bound to: the logger and the sequence.
     static func rowID(logger: UUID, sequence: Int64) -> [UInt8] {
         logger.bytes + withUnsafeBytes(of: sequence.bigEndian) { Array($0) }
+    }
+}
+
+/// The outcome of a submitted batch, resolved once by the committer and awaited by the stream.
+final class PendingOutcome: Sendable {
+    private let state = Mutex<(result: Result<GroupCommitter.Outcome, Error>?, waiter: CheckedContinuation<Result<GroupCommitter.Outcome, Error>, Never>?)>((nil, nil))
+
+    func resolve(_ result: Result<GroupCommitter.Outcome, Error>) {
+        let waiter = state.withLock { state in
+            defer { state = (result, nil) }
+            return state.waiter
+        }
+        waiter?.resume(returning: result)
+    }
+
+    var value: Result<GroupCommitter.Outcome, Error> {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Result<GroupCommitter.Outcome, Error>? in
+                    if state.result == nil { state.waiter = continuation }
+                    return state.result
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
     }
 }

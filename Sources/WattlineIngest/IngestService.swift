@@ -30,7 +30,7 @@ public final class IngestService: Sendable {
     /// An ack waiting for its batch's commit, or already decided.
     private enum PendingAck: Sendable {
         case decided(TelemetryV1.BatchAck)
-        case committing(ValidatedBatch, Task<Result<GroupCommitter.Outcome, Error>, Never>)
+        case committing(ValidatedBatch, PendingOutcome)
     }
 
     func ingest(
@@ -110,7 +110,7 @@ public final class IngestService: Sendable {
                         }))
                     case .success(let valid):
                         let item = GroupCommitter.Item(tenant: tenant, logger: logger, batch: valid)
-                        acker.yield(.committing(valid, Task { await committer.commit(item) }))
+                        acker.yield(.committing(valid, committer.submit(item)))
                     }
                 }
             }
@@ -137,8 +137,8 @@ public final class IngestService: Sendable {
         switch pending {
         case .decided(let ack):
             return ack
-        case .committing(let batch, let task):
-            switch await task.value {
+        case .committing(let batch, let outcome):
+            switch await outcome.value {
             case .failure:
                 throw CallFailure.unavailable("storage is unavailable; batch \(batch.sequence) and later were not stored: reconnect and resend")
             case .success(let outcome):
