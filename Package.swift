@@ -134,7 +134,9 @@ let package = Package(
         // from rollups and raw samples, latest values (docs/queries.md).
         .target(
             name: "WattlineQuery",
-            dependencies: ["WattlineStore", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineTelemetry", "WattlineIngest"]),
+            dependencies: [
+                "WattlineStore", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineTelemetry", "WattlineIngest", "WattlineConsent",
+            ]),
 
         // The tamper-evident audit log: hash chains per tenant, the recorder of audited calls, the
         // listing and verification service (docs/privacy.md).
@@ -145,12 +147,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // Consent: policy versions, the Responsible's signature and revocation with Ed25519-signed
+        // receipts (RFC 8785 JSON), consent status, and the export gate (docs/privacy.md).
+        .target(
+            name: "WattlineConsent",
+            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
+
+        // Privacy: telemetry export behind the consent gate, personal data access, erasure, tenant
+        // off-boarding (docs/privacy.md).
+        .target(
+            name: "WattlinePrivacy",
+            dependencies: [
+                "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineConsent", "WattlineIngest",
+                "WattlineIMS",
+            ]),
+
         // The composition root: every service behind the access interceptor (server and tests share it).
         .target(
             name: "WattlineServices",
             dependencies: [
                 "WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineIMS",
-                "WattlineTenancy", "WattlineCredentials", "WattlineIngest", "WattlineQuery", "WattlineAudit",
+                "WattlineTenancy", "WattlineCredentials", "WattlineIngest", "WattlineQuery", "WattlineAudit", "WattlineConsent", "WattlinePrivacy",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
@@ -166,7 +183,7 @@ let package = Package(
             ]),
         .executableTarget(
             name: "WattlineCLI",
-            dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS", "WattlineIMS", "WattlineAudit"]),
+            dependencies: ["WattlineProtos", "WattlineStore", "WattlineCrypto", "WattlineClient", "WattlineTLS", "WattlineIMS", "WattlineAudit", "WattlineConsent"]),
 
         // wattline-load: simulated loggers streaming to a server, with latency and throughput figures.
         .executableTarget(
@@ -238,7 +255,7 @@ let package = Package(
             dependencies: [
                 "WattlineServices", "WattlineIMS", "WattlineTenancy", "WattlineCredentials", "WattlineStore", "WattlineCrypto",
                 "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineClient", "WattlineTestSupport",
-                "WattlineIngest", "WattlineQuery", "WattlineTelemetry", "WattlineAudit",
+                "WattlineIngest", "WattlineQuery", "WattlineTelemetry", "WattlineAudit", "WattlineConsent", "WattlinePrivacy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -24,6 +24,9 @@
 //   wattline logger revoke --tenant T --credential C
 //   wattline telemetry raw|energy --tenant T --channel C [--from T0] [--to T1] [--days N]
 //   wattline telemetry latest --tenant T --channels C1,C2,...     reads back through the SDK
+//   wattline consent sign --tenant T --site S --policy-version V --scopes a,b [--out receipt.json]
+//   wattline consent keys > keys.json            the published receipt keys
+//   wattline consent verify receipt.json --keys keys.json      offline, no server
 //   wattline audit verify [--tenant T | --platform] [--anchor SEQ:HASH] [--database-url URL]
 //                                                checks the audit chains in the database itself
 import Foundation
@@ -59,6 +62,9 @@ func usage() -> Never {
                wattline telemetry energy --tenant T --channel C [--from MS|ISO] [--to MS|ISO] [--days 7]
                                     (consumption per local day of the site)
                wattline telemetry latest --tenant T --channels C1,C2,...
+               wattline consent sign --tenant T --site S --policy-version V --scopes cloud_storage,bulk_download [--out receipt.json]
+               wattline consent keys                (the published receipt keys as JSON)
+               wattline consent verify RECEIPT.json --keys KEYS.json   (offline; exit status 1 when invalid)
                wattline audit verify [--tenant T | --platform] [--anchor SEQUENCE:HEX_HASH] [--database-url URL]
                                     (every chain by default; exit status 1 when one is broken)
         Commands after login use its session (WATTLINE_CLI_SESSION or .wattline/cli/session) and take
@@ -220,6 +226,20 @@ do {
             try await TelemetryCommands.energy(tenant: tenant, channel: channel, fromMs: from, toMs: to, client: client)
         }
         await client.close()
+    case ("consent", "sign"):
+        guard let tenant = option("--tenant", in: arguments), let site = option("--site", in: arguments),
+              let version = option("--policy-version", in: arguments), let scopes = option("--scopes", in: arguments) else { usage() }
+        let client = try connect()
+        try await ConsentCommands.sign(tenant: tenant, site: site, version: version, scopes: scopes,
+                                       out: option("--out", in: arguments) ?? "receipt.json", client: client)
+        await client.close()
+    case ("consent", "keys"):
+        let client = try connect()
+        try await ConsentCommands.keys(client: client)
+        await client.close()
+    case ("consent", "verify"):
+        guard arguments.count >= 3, let keys = option("--keys", in: arguments) else { usage() }
+        try ConsentCommands.verify(file: arguments[2], keys: keys)
     case ("audit", "verify"):
         let connection = try PGConnection(conninfo: try adminConninfo())
         let chains: [UUID]

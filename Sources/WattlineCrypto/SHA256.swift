@@ -28,3 +28,31 @@ package func sha256(_ input: [UInt8]) throws -> [UInt8] {
         }
     }
 }
+
+/// SHA-256 of data that arrives in parts (a streamed export), without holding it whole.
+public final class SHA256Hasher {
+    private let context: OpaquePointer
+
+    public init() throws {
+        guard let context = EVP_MD_CTX_new() else { throw CryptoError.openssl("EVP_MD_CTX_new") }
+        self.context = context
+        try checkOpenSSL(EVP_DigestInit_ex(context, try sha256Digest.get(), nil), "SHA-256 init")
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            try checkOpenSSL(EVP_DigestUpdate(context, base, raw.count), "SHA-256 update")
+        }
+    }
+
+    /// The digest of everything added (the hasher is done afterwards).
+    public func finish() throws -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var size: UInt32 = 0
+        try checkOpenSSL(EVP_DigestFinal_ex(context, &digest, &size), "SHA-256 final")
+        return digest
+    }
+}

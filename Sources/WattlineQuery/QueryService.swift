@@ -1,5 +1,6 @@
 import Foundation
 import WattlineAccess
+import WattlineConsent
 import WattlineIngest
 import WattlineProtos
 import WattlineStore
@@ -54,15 +55,16 @@ public final class QueryService: Sendable {
         let tenant = TenantID(try context.scopedTenant(named: request.tenantID))
         let channels = try Self.channels(request.channelIDs, atMost: Self.maxChannels)
         let range = try Self.range(request.range)
-        _ = try await store.transaction(tenant: tenant) { tx in try Self.infos(tx, channels) }
-        let series = series
+        let sites = try await store.transaction(tenant: tenant) { tx in try Self.infos(tx, channels).mapValues(\.siteID) }
+        let (series, method, caller) = (series, context.method, context.principal)
         for channel in channels {
             var left = request.limitPerChannel == 0 ? Int.max : Int(request.limitPerChannel)
             var from = range.startMs
             while from < range.endMs, left > 0 {
                 let (windowStart, to) = (from, min(range.endMs, from + Self.rawWindowMs))
                 let found = try await store.transaction(tenant: tenant) { tx in
-                    try series.samples(tx, channel: channel, fromMs: windowStart, toMs: to - 1)
+                    try ExportPaths.check(tx, method: method, caller: caller, sites: [sites[channel]!])
+                    return try series.samples(tx, channel: channel, fromMs: windowStart, toMs: to - 1)
                 }
                 for block in found where left > 0 {
                     for chunk in RawChunks.chunks(channel: channel, block, limit: min(left, Self.samplesPerChunk)) {
@@ -86,8 +88,10 @@ public final class QueryService: Sendable {
         guard request.functions & ~0x7f == 0 else { throw CallFailure.invalidArgument("functions has unknown AggregateFunction bits") }
         let functions = request.functions == 0 ? 0x7f : request.functions
         let pieces = SummaryPieces(rollups: rollups, series: series)
+        let (method, caller) = (context.method, context.principal)
         let answers = try await store.transaction(tenant: tenant) { tx -> [(UInt64, BucketGrid, [SampleSummary?])] in
             let infos = try Self.infos(tx, channels)
+            try ExportPaths.check(tx, method: method, caller: caller, sites: infos.values.map(\.siteID))
             // Channels of one site share a grid and read together.
             var answers: [(UInt64, BucketGrid, [SampleSummary?])] = []
             for (zone, group) in Self.bySite(channels, infos) {
@@ -112,8 +116,10 @@ public final class QueryService: Sendable {
         let channels = try Self.channels(request.channelIDs, atMost: Self.maxChannels)
         let range = try Self.range(request.range)
         let pieces = SummaryPieces(rollups: rollups, series: series)
+        let (method, caller) = (context.method, context.principal)
         return try await store.transaction(tenant: tenant) { tx in
             let infos = try Self.infos(tx, channels)
+            try ExportPaths.check(tx, method: method, caller: caller, sites: infos.values.map(\.siteID))
             if let plain = channels.first(where: { !infos[$0]!.cumulative }) {
                 throw CallFailure.invalidArgument("channel \(plain) is not a cumulative counter; read its aggregates instead")
             }
@@ -146,9 +152,11 @@ public final class QueryService: Sendable {
     func readLatest(_ request: TelemetryV1.ReadLatestRequest, _ context: CallContext) async throws -> TelemetryV1.ReadLatestResponse {
         let tenant = TenantID(try context.scopedTenant(named: request.tenantID))
         let channels = try Self.channels(request.channelIDs, atMost: Self.maxLatestChannels)
-        let rollups = rollups
+        let (rollups, method, caller) = (rollups, context.method, context.principal)
         return try await store.transaction(tenant: tenant) { tx in
-            if let missing = try ChannelInfo.firstMissing(tx, channels) {
+            if ExportPaths.scope(for: method, caller: caller) != nil {
+                try ExportPaths.check(tx, method: method, caller: caller, sites: try Self.infos(tx, channels).values.map(\.siteID))
+            } else if let missing = try ChannelInfo.firstMissing(tx, channels) {
                 throw CallFailure.notFound("channel \(missing) does not exist in this tenant")
             }
             let latest = try rollups.latest(tx, channels: channels)

@@ -49,6 +49,9 @@ struct ServerConfiguration {
     /// The Ed25519 seed that signs access tokens (WATTLINE_TOKEN_KEY_FILE; dev: .wattline/keys).
     /// Every node of a deployment uses the same file, so any node verifies any token.
     var tokenKeyFile: String?
+    /// The Ed25519 seed that signs consent receipts (WATTLINE_RECEIPT_KEY_FILE; dev:
+    /// .wattline/keys). Every node uses the same file; its public key is published at start.
+    var receiptKeyFile: String?
     /// The device CA that issues logger certificates, PEM (WATTLINE_DEVICE_CA_CERT,
     /// WATTLINE_DEVICE_CA_KEY; dev: the development CA in .wattline/tls). Client certificates are
     /// verified against it unless --tls-client-ca names another CA.
@@ -77,6 +80,7 @@ struct ServerConfiguration {
                                [--idle-timeout-ms MS] [--drain-seconds S] [--echo | --no-echo]
                                [--ims-database-url URL] [--token-key-file PATH]
                                [--device-ca-cert PEM] [--device-ca-key PEM] [--session-ticket-key-file PATH]
+                               [--receipt-key-file PATH]
                                [--no-compaction] [--compaction-min-age-s S] [--compaction-busy-percent P]
         environment: WATTLINE_DATABASE_URL, WATTLINE_ADMIN_DATABASE_URL, WATTLINE_MASTER_KEY_FILE,
                      WATTLINE_MASTER_KEY (hex), WATTLINE_MIGRATE=false, WATTLINE_HOST, WATTLINE_PORT,
@@ -122,6 +126,7 @@ struct ServerConfiguration {
         if let value = environment["WATTLINE_ECHO"] { echo = !["0", "false", "no"].contains(value.lowercased()) }
         imsDatabaseURL = environment["WATTLINE_IMS_DATABASE_URL"]
         tokenKeyFile = environment["WATTLINE_TOKEN_KEY_FILE"]
+        receiptKeyFile = environment["WATTLINE_RECEIPT_KEY_FILE"]
         deviceCACertificate = environment["WATTLINE_DEVICE_CA_CERT"]
         deviceCAKey = environment["WATTLINE_DEVICE_CA_KEY"]
         sessionTicketKeyFile = environment["WATTLINE_SESSION_TICKET_KEY_FILE"]
@@ -157,6 +162,7 @@ struct ServerConfiguration {
             case "--echo": echo = true
             case "--ims-database-url": imsDatabaseURL = try value(for: argument)
             case "--token-key-file": tokenKeyFile = try value(for: argument)
+            case "--receipt-key-file": receiptKeyFile = try value(for: argument)
             case "--device-ca-cert": deviceCACertificate = try value(for: argument)
             case "--device-ca-key": deviceCAKey = try value(for: argument)
             case "--session-ticket-key-file": sessionTicketKeyFile = try value(for: argument)

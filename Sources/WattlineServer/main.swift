@@ -61,6 +61,8 @@ do {
     let keysDirectory = FileManager.default.currentDirectoryPath + "/" + configuration.stateDirectory + "/keys"
     let tokenKeyFile = configuration.tokenKeyFile ?? (configuration.dev ? keysDirectory + "/token-signing.key" : nil)
     if configuration.dev, let tokenKeyFile { _ = try MasterKeyFile.createIfMissing(path: tokenKeyFile) }
+    let receiptKeyFile = configuration.receiptKeyFile ?? (configuration.dev ? keysDirectory + "/receipt-signing.key" : nil)
+    if configuration.dev, let receiptKeyFile { _ = try MasterKeyFile.createIfMissing(path: receiptKeyFile) }
     let ticketKeyFile = configuration.sessionTicketKeyFile ?? (configuration.dev ? keysDirectory + "/tls-session-ticket.key" : nil)
     if configuration.dev, let ticketKeyFile { _ = try MasterKeyFile.createIfMissing(path: ticketKeyFile) }
     if configuration.dev, configuration.databaseURL != nil {
@@ -107,6 +109,9 @@ do {
     guard let imsURL, let tokenKeyFile else {
         throw ConfigurationError("set WATTLINE_IMS_DATABASE_URL and WATTLINE_TOKEN_KEY_FILE: every call is authenticated")
     }
+    guard let receiptKeyFile else {
+        throw ConfigurationError("set WATTLINE_RECEIPT_KEY_FILE: consent receipts are signed with it")
+    }
     var settings = Services.Settings(
         appConninfo: appURL!, imsConninfo: imsURL, master: master,
         tokenKeys: try TokenKeyFiles.load(path: tokenKeyFile, now: UnixTime.now()),
@@ -116,6 +121,7 @@ do {
         notifier: configuration.dev
             ? DevelopmentNotifier { logger.notice("\($0)", metadata: ["component": "notifier"]) }
             : NoDeliveryNotifier { logger.warning("\($0)", metadata: ["component": "notifier"]) })
+    settings.receiptSigner = try Ed25519SigningKey(seed: MasterKeyFile.load(path: receiptKeyFile))
     settings.echo = configuration.echo ?? configuration.dev
     settings.compaction?.minimumAge = .seconds(configuration.compactionMinimumAge)
     settings.compaction?.busyShare = Double(configuration.compactionBusyPercent) / 100

@@ -1,6 +1,9 @@
+import Foundation
 import Logging
 import WattlineAccess
 import WattlineAudit
+import WattlineConsent
+import WattlinePrivacy
 import WattlineCredentials
 import WattlineCrypto
 import WattlineIMS
@@ -37,6 +40,9 @@ public final class Services: Sendable {
         public var revocationRefresh: Duration = .seconds(30)
         /// The background compactor's policy; nil runs none (tests that drive `compactor` themselves).
         public var compaction: CompactionPolicy? = CompactionPolicy()
+        /// Signs consent receipts; its public key is published (`receipt_keys`) at start. A
+        /// deployment keeps it in a file (`--receipt-key-file`); nil makes one per start (tests).
+        public var receiptSigner: Ed25519SigningKey?
         /// How often the compacting node deletes telemetry past each tenant's retention.
         public var retentionInterval: Duration = .seconds(3_600)
 
@@ -112,6 +118,10 @@ public final class Services: Sendable {
         IngestService(store: store, keyring: keyring).register(in: &router)
         QueryService(store: store, keyring: keyring).register(in: &router)
         AuditService(store: store).register(in: &router)
+        let receiptSigner = try settings.receiptSigner ?? Ed25519SigningKey.generate()
+        try await ConsentService.publish(receiptSigner, store: store, nowMs: Int64(Date().timeIntervalSince1970 * 1_000))
+        ConsentService(store: store, keyring: keyring, signer: receiptSigner).register(in: &router)
+        PrivacyService(store: store, keyring: keyring).register(in: &router)
 
         let revoked = registry.revokedCertificates
         let interval = settings.revocationRefresh

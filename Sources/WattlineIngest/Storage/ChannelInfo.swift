@@ -9,6 +9,7 @@ public struct ChannelInfo: Sendable, Equatable {
     /// 0 when not known.
     public let rolloverValue: Double
     public let timeZone: String
+    public let siteID: UUID
 
     /// The first of `channels` the transaction's tenant does not have (a cheaper check than `load`).
     public static func firstMissing(_ tx: borrowing TenantTransaction, _ channels: [UInt64]) throws -> UInt64? {
@@ -24,7 +25,7 @@ public struct ChannelInfo: Sendable, Equatable {
         guard !channels.isEmpty else { return [:] }
         let rows = try tx.query(
             """
-            SELECT c.channel_id, c.cumulative, COALESCE(c.rollover_value, 0), s.time_zone
+            SELECT c.channel_id, c.cumulative, COALESCE(c.rollover_value, 0), s.time_zone, s.site_id
             FROM wattline.channels c
             JOIN wattline.meters m ON m.tenant_id = c.tenant_id AND m.meter_id = c.meter_id
             JOIN wattline.loggers l ON l.tenant_id = m.tenant_id AND l.logger_id = m.logger_id
@@ -36,7 +37,8 @@ public struct ChannelInfo: Sendable, Equatable {
         for row in rows.rows {
             let channel = UInt64(bitPattern: try row.int64(0))
             infos[channel] = ChannelInfo(
-                channel: channel, cumulative: try row.bool(1), rolloverValue: try row.double(2), timeZone: try row.string(3))
+                channel: channel, cumulative: try row.bool(1), rolloverValue: try row.double(2), timeZone: try row.string(3),
+                siteID: try row.uuid(4))
         }
         return infos
     }
