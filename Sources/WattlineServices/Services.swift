@@ -121,7 +121,7 @@ public final class Services: Sendable {
         let receiptSigner = try settings.receiptSigner ?? Ed25519SigningKey.generate()
         try await ConsentService.publish(receiptSigner, store: store, nowMs: Int64(Date().timeIntervalSince1970 * 1_000))
         ConsentService(store: store, keyring: keyring, signer: receiptSigner).register(in: &router)
-        PrivacyService(store: store, keyring: keyring).register(in: &router)
+        PrivacyService(store: store, keyring: keyring, ims: ims).register(in: &router)
 
         let revoked = registry.revokedCertificates
         let interval = settings.revocationRefresh
