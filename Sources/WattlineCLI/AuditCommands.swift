@@ -1,5 +1,7 @@
 import WattlineAudit
 import Foundation
+import WattlineProtos
+import WattlineStore
 
 /// Formatting for `wattline audit verify`.
 enum AuditCommands {
@@ -23,5 +25,19 @@ enum AuditCommands {
             throw CLIError("--anchor takes SEQUENCE:HASH, the hash as 64 hex digits")
         }
         return (sequence, hash)
+    }
+
+    /// Records an administrative action of this command line in the platform's chain.
+    static func record(conninfo: String, action: String, details: [(String, String)]) async throws {
+        let store = try await Store.open(.init(conninfo: conninfo, poolSize: 1))
+        defer { store.shutdown() }
+        let event = AuditV1.AuditEvent.with {
+            $0.kind = .credential
+            $0.action = action
+            $0.actor = .with { $0.principal = .systemComponent("wattline-cli") }
+            $0.outcome = .success
+            $0.details = details.map { detail in .with { $0.key = detail.0; $0.value = detail.1 } }
+        }
+        try await store.transaction(tenant: AuditLog.platform) { tx in _ = try AuditLog.append(tx, event) }
     }
 }

@@ -13,10 +13,7 @@ enum ConsentCommands {
         let service = ConsentV1.ConsentService.Client(client)
         let shown = try await service.getPolicyVersion(.with { $0.selector = .policyVersionID(try TenancyCommands.bytes(version)) }, options: options)
         guard let policy = shown.policyVersion else { throw CLIError("no such policy version") }
-        let wanted = try scopes.split(separator: ",").map { name in
-            guard let scope = ReceiptDocument.scope(named: String(name)) else { throw CLIError("unknown scope \(name): cloud_storage, export_third_party, analytics, bulk_download") }
-            return scope
-        }
+        let wanted = try Self.scopes(scopes)
         print("\(policy.title) (version \(policy.version), \(policy.locale)):\n\n\(policy.text)\n")
         let receipt = try await service.sign(.with {
             $0.tenantID = try TenancyCommands.bytes(tenant)
@@ -30,6 +27,37 @@ enum ConsentCommands {
         guard let receipt else { throw CLIError("the server returned no receipt") }
         try write(receipt, to: out)
         print("signed consent \(TenancyCommands.text(receipt.consentID)); receipt in \(out)")
+    }
+
+    /// Publishes a policy version (platform operator); prints its id.
+    static func publish(
+        policy: String?, version: String, locale: String, title: String, textFile: String, scopes: String, url: String, resign: Bool,
+        client: WattlineClient
+    ) async throws {
+        let options = try await CLISession.authorized(client)
+        guard let text = FileManager.default.contents(atPath: textFile).flatMap({ String(data: $0, encoding: .utf8) }) else {
+            throw CLIError("cannot read \(textFile) as UTF-8")
+        }
+        let published = try await ConsentV1.ConsentService.Client(client).publishPolicyVersion(.with {
+            $0.policyID = try policy.map(TenancyCommands.bytes) ?? []
+            $0.version = version
+            $0.locale = locale
+            $0.title = title
+            $0.text = text
+            $0.scopes = try Self.scopes(scopes)
+            $0.requiresResigning = resign
+            $0.policyURL = url
+        }, options: options).policyVersion
+        print("published policy version \(TenancyCommands.text(published?.policyVersionID ?? [])) of policy \(TenancyCommands.text(published?.policyID ?? []))")
+    }
+
+    static func scopes(_ list: String) throws -> [ConsentV1.Scope] {
+        try list.split(separator: ",").map { name in
+            guard let scope = ReceiptDocument.scope(named: String(name)) else {
+                throw CLIError("unknown scope \(name): cloud_storage, export_third_party, analytics, bulk_download")
+            }
+            return scope
+        }
     }
 
     static func write(_ receipt: ConsentV1.ConsentReceipt, to path: String) throws {
@@ -50,6 +78,11 @@ enum ConsentCommands {
         print(String(decoding: json.bytes, as: UTF8.self))
     }
 
+    static func scopeNames(_ value: CanonicalJSON?) -> String {
+        guard case .array(let names)? = value else { return "?" }
+        return names.compactMap { if case .string(let name) = $0 { name } else { nil } }.joined(separator: ",")
+    }
+
     /// Offline: no server, only the receipt file and the keys file.
     static func verify(file: String, keys keysFile: String) throws {
         guard let receipt = FileManager.default.contents(atPath: file), let keys = FileManager.default.contents(atPath: keysFile) else {
@@ -64,8 +97,11 @@ enum ConsentCommands {
         }
         do {
             let verified = try ReceiptDocument.verify(file: Array(receipt), keys: published)
-            let kind = verified["wl_kind"].flatMap { if case .string(let value) = $0 { value } else { nil } } ?? "?"
-            print("valid \(kind) receipt, signed by Wattline key \(verified["wl_signing_key_id"].map { "\($0)" } ?? "?")")
+            func text(_ name: String) -> String {
+                if case .string(let value)? = verified[name] { return value }
+                return "?"
+            }
+            print("valid \(text("wl_kind")) receipt \(text("consentReceiptID")) for site \(text("wl_site_id")), scopes \(scopeNames(verified["wl_scopes"])), signed by Wattline key \(text("wl_signing_key_id"))")
         } catch let error as ReceiptDocument.VerificationError {
             print("INVALID: \(error)")
             exit(1)

@@ -24,6 +24,7 @@
 //   wattline logger revoke --tenant T --credential C
 //   wattline telemetry raw|energy --tenant T --channel C [--from T0] [--to T1] [--days N]
 //   wattline telemetry latest --tenant T --channels C1,C2,...     reads back through the SDK
+//   wattline consent publish --version V --locale L --title T --text-file F --scopes a,b --url URL [--policy P] [--resign]
 //   wattline consent sign --tenant T --site S --policy-version V --scopes a,b [--out receipt.json]
 //   wattline consent keys > keys.json            the published receipt keys
 //   wattline consent verify receipt.json --keys keys.json      offline, no server
@@ -62,6 +63,9 @@ func usage() -> Never {
                wattline telemetry energy --tenant T --channel C [--from MS|ISO] [--to MS|ISO] [--days 7]
                                     (consumption per local day of the site)
                wattline telemetry latest --tenant T --channels C1,C2,...
+               wattline consent publish --version 1.0 --locale en --title TITLE --text-file POLICY.md
+                                    --scopes cloud_storage,export_third_party,analytics,bulk_download --url https://…
+                                    [--policy POLICY_ID] [--resign]     (platform operator)
                wattline consent sign --tenant T --site S --policy-version V --scopes cloud_storage,bulk_download [--out receipt.json]
                wattline consent keys                (the published receipt keys as JSON)
                wattline consent verify RECEIPT.json --keys KEYS.json   (offline; exit status 1 when invalid)
@@ -127,7 +131,11 @@ do {
         guard let from = option("--from", in: arguments), let to = option("--to", in: arguments) else { usage() }
         let old = try MasterKey(MasterKeyFile.load(path: from))
         let new = try MasterKey(MasterKeyFile.load(path: to))
-        let count = try TenantKeyring.rotateMaster(adminConninfo: try adminConninfo(), from: old, to: new)
+        let conninfo = try adminConninfo()
+        let count = try TenantKeyring.rotateMaster(adminConninfo: conninfo, from: old, to: new)
+        try await AuditCommands.record(conninfo: conninfo, action: "system.master_key_rotated", details: [
+            ("from_master_key", old.id), ("to_master_key", new.id), ("data_keys_rewrapped", String(count)),
+        ])
         print("re-wrapped \(count) data keys from master key \(old.id) to \(new.id); point the servers at the new key file")
     case ("keys", "stage-token-key"):
         let file = option("--file", in: arguments) ?? ProcessInfo.processInfo.environment["WATTLINE_TOKEN_KEY_FILE"] ?? ".wattline/keys/token-signing.key"
@@ -225,6 +233,15 @@ do {
         } else {
             try await TelemetryCommands.energy(tenant: tenant, channel: channel, fromMs: from, toMs: to, client: client)
         }
+        await client.close()
+    case ("consent", "publish"):
+        guard let version = option("--version", in: arguments), let locale = option("--locale", in: arguments),
+              let title = option("--title", in: arguments), let file = option("--text-file", in: arguments),
+              let scopes = option("--scopes", in: arguments), let url = option("--url", in: arguments) else { usage() }
+        let client = try connect()
+        try await ConsentCommands.publish(
+            policy: option("--policy", in: arguments), version: version, locale: locale, title: title, textFile: file, scopes: scopes,
+            url: url, resign: arguments.contains("--resign"), client: client)
         await client.close()
     case ("consent", "sign"):
         guard let tenant = option("--tenant", in: arguments), let site = option("--site", in: arguments),

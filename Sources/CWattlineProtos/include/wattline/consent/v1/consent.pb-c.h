@@ -54,8 +54,8 @@ typedef enum _Wattline__Consent__V1__Scope {
   WATTLINE__CONSENT__V1__SCOPE__SCOPE_UNSPECIFIED = 0,
   /*
    * Store and process the site's telemetry in the Wattline cloud for the tenant's own use
-   * (dashboards, reports). Without it in force, ingest for the site's loggers is refused
-   * with FAILED_PRECONDITION.
+   * (dashboards, reports). It records the Responsible's agreement; ingest is not gated by it
+   * (no data leaves Wattline through storage), exports are (see the other scopes).
    */
   WATTLINE__CONSENT__V1__SCOPE__SCOPE_CLOUD_STORAGE = 1,
   /*

@@ -8,8 +8,8 @@ extension ConsentV1 {
         /// Not set; rejected with INVALID_ARGUMENT.
         case unspecified
         /// Store and process the site's telemetry in the Wattline cloud for the tenant's own use
-        /// (dashboards, reports). Without it in force, ingest for the site's loggers is refused
-        /// with FAILED_PRECONDITION.
+        /// (dashboards, reports). It records the Responsible's agreement; ingest is not gated by it
+        /// (no data leaves Wattline through storage), exports are (see the other scopes).
         case cloudStorage
         /// Share the site's data with third parties through integration credentials and exports to
         /// external systems chosen by the tenant.
