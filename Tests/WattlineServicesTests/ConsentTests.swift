@@ -256,4 +256,42 @@ struct ConsentTests {
             #expect(Set(telemetryReaders).isSubset(of: Set(ExportPaths.classified.keys)) && !telemetryReaders.isEmpty)
         }
     }
+
+    @Test("policy versions and receipts are listed in pages, newest first, each entry once")
+    func paging() async throws {
+        try await ServicesFixture.withServer { fixture, client in
+            let callers = try Self.callers(fixture)
+            let consent = ConsentV1.ConsentService.Client(client)
+            var published: [ConsentV1.PolicyVersion] = []
+            for version in ["1.0", "1.1", "1.2"] { published.append(try await Self.publish(client, callers.operatorOptions, version: version)) }
+            var listed: [[UInt8]] = []
+            var token = ""
+            repeat {
+                let page = try await consent.listPolicyVersions(.with { $0.pageSize = 2; $0.pageToken = token }, options: callers.viewer)
+                #expect(page.policyVersions.count <= 2 && page.policyVersions.allSatisfy(\.text.isEmpty))
+                listed += page.policyVersions.map(\.policyVersionID)
+                token = page.nextPageToken
+            } while !token.isEmpty
+            #expect(listed == published.reversed().map(\.policyVersionID))
+
+            // Three consents (each under its own policy's only version), listed two at a time.
+            for version in published {
+                _ = try await consent.sign(try Self.signRequest(fixture, version, [.analytics]), options: callers.responsible)
+            }
+            var receipts: [ConsentV1.ConsentReceipt] = []
+            token = ""
+            repeat {
+                let page = try await consent.listReceipts(.with {
+                    $0.tenantID = bytes(fixture.ownTenant); $0.siteID = bytes(fixture.site_); $0.pageSize = 2; $0.pageToken = token
+                }, options: callers.owner)
+                receipts += page.receipts
+                token = page.nextPageToken
+            } while !token.isEmpty
+            #expect(receipts.count == 3 && Set(receipts.map(\.receiptID)).count == 3)
+            #expect(receipts.map(\.consentTimestampMs) == receipts.map(\.consentTimestampMs).sorted(by: >))
+            #expect(await Self.code {
+                _ = try await consent.getStatus(.with { $0.tenantID = bytes(fixture.ownTenant); $0.siteID = bytes(UUID()) }, options: callers.viewer)
+            } == 5)
+        }
+    }
 }
