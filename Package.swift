@@ -151,7 +151,7 @@ let package = Package(
         // receipts (RFC 8785 JSON), consent status, and the export gate (docs/privacy.md).
         .target(
             name: "WattlineConsent",
-            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess"]),
+            dependencies: ["WattlineStore", "WattlineCrypto", "WattlineProtos", "WattlineWire", "WattlineAccess", "WattlineAudit"]),
 
         // Privacy: telemetry export behind the consent gate, personal data access, erasure, tenant
         // off-boarding (docs/privacy.md).

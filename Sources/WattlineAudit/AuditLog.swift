@@ -1,7 +1,9 @@
 import Foundation
 import WattlineCrypto
 import WattlineProtos
+import WattlineAccess
 import WattlineStore
+import WattlineWire
 
 /// Appends to and reads the hash chains of `wattline.audit_events` (docs/privacy.md, "Audit log").
 ///
@@ -38,6 +40,16 @@ public enum AuditLog {
              stored.subject.flatMap { UUID(bytes: $0.subjectID) }.map(PGValue.uuid) ?? .null, .bytea(encoding), .bytea(hash)])
         stored.eventHash = hash
         return stored
+    }
+
+    /// The success event of the call a handler is serving (for methods `AuditedMethods` marks as
+    /// recorded by their handler), about `subject`; append it in the transaction of the change.
+    public static func success(of context: CallContext, subject: (AuditV1.SubjectKind, UUID)?) -> AuditV1.AuditEvent {
+        guard let entry = AuditedMethods.entries[context.method] else { preconditionFailure("\(context.method) is not audited") }
+        var event = AuditRecorder.event(context, entry: entry, principal: context.principal as? Principal ?? .anonymous, response: nil)
+        if let (kind, id) = subject { event.subject = .with { $0.kind = kind; $0.subjectID = id.bytes } }
+        event.outcome = .success
+        return event
     }
 
     /// The person, logger or credential an actor names (for the actor filter and personal data).

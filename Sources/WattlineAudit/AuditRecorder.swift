@@ -20,13 +20,8 @@ public struct AuditRecorder: CallAuditor {
     public func audits(_ method: String) -> Bool { AuditedMethods.entries[method] != nil }
 
     public func record(_ call: AuditedCall) async {
-        guard let entry = AuditedMethods.entries[call.context.method] else { return }
-        var event = AuditV1.AuditEvent()
-        event.kind = entry.kind
-        event.action = call.context.method
-        event.actor = Self.actor(call.principal)
-        if let request = call.context.request { event.subject = entry.subject(request, call.response) }
-        event.sourceAddress = SourceAddress.ip(fromRemoteAddress: call.context.peer.remoteAddress) ?? ""
+        guard let entry = AuditedMethods.entries[call.context.method], !(entry.recordedByHandler && call.failure == nil) else { return }
+        var event = Self.event(call.context, entry: entry, principal: call.principal, response: call.response)
         switch call.failure {
         case nil: event.outcome = .success
         case let failure? where failure.code == 7 || failure.code == 16: (event.outcome, event.statusCode) = (.denied, failure.code)
@@ -38,6 +33,17 @@ public struct AuditRecorder: CallAuditor {
         } catch {
             logger.error("audit event of \(call.context.method) not recorded: \(error)")
         }
+    }
+
+    /// The event of a call, without its outcome.
+    static func event(_ context: CallContext, entry: AuditedMethods.Entry, principal: Principal, response: (any Sendable)?) -> AuditV1.AuditEvent {
+        var event = AuditV1.AuditEvent()
+        event.kind = entry.kind
+        event.action = context.method
+        event.actor = actor(principal)
+        if let request = context.request { event.subject = entry.subject(request, response) }
+        event.sourceAddress = SourceAddress.ip(fromRemoteAddress: context.peer.remoteAddress) ?? ""
+        return event
     }
 
     static func actor(_ principal: Principal) -> AuditV1.Actor? {

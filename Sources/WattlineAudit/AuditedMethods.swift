@@ -7,6 +7,10 @@ import WattlineProtos
 public enum AuditedMethods {
     public struct Entry: Sendable {
         public let kind: AuditV1.EventKind
+        /// The handler records its success itself, in the transaction that makes the change
+        /// (`AuditLog.append(_:_:)` with `AuditLog.success(of:)`), so the change and its record
+        /// commit together; the recorder then records only refusals and failures.
+        public let recordedByHandler: Bool
         /// What the call is about, from its request or (once it ran) its response.
         let subject: @Sendable (any ProtoMessage, (any Sendable)?) -> AuditV1.Subject?
     }
@@ -14,11 +18,11 @@ public enum AuditedMethods {
     public static let entries: [String: Entry] = {
         var table: [String: Entry] = [:]
         func record<M: ProtoMethod>(
-            _ method: M.Type, _ kind: AuditV1.EventKind,
+            _ method: M.Type, _ kind: AuditV1.EventKind, byHandler: Bool = false,
             subject: (@Sendable (M.Request, M.Response?) -> (AuditV1.SubjectKind, [UInt8])?)? = nil
         ) {
             precondition(table[M.path] == nil, "\(M.path) recorded twice")
-            table[M.path] = Entry(kind: kind) { request, response in
+            table[M.path] = Entry(kind: kind, recordedByHandler: byHandler) { request, response in
                 guard let subject, let request = request as? M.Request,
                       let (kind, id) = subject(request, response as? M.Response), !id.isEmpty else { return nil }
                 return .with { $0.kind = kind; $0.subjectID = id }
@@ -66,13 +70,13 @@ public enum AuditedMethods {
         record(Tenancy.MeterService.CreateChannel.self, .device)
         record(Tenancy.MeterService.UpdateChannel.self, .device)
         typealias Consent = ConsentV1.ConsentService
-        record(Consent.PublishPolicyVersion.self, .consent) { _, response in
+        record(Consent.PublishPolicyVersion.self, .consent, byHandler: true) { _, response in
             response.flatMap { $0.policyVersion }.map { (.policyVersion, $0.policyVersionID) }
         }
-        record(Consent.Sign.self, .consent) { request, response in
+        record(Consent.Sign.self, .consent, byHandler: true) { request, response in
             response.flatMap { $0.receipt }.map { (.consent, $0.consentID) } ?? (.site, request.siteID)
         }
-        record(Consent.Revoke.self, .consent) { request, _ in (.consent, request.consentID) }
+        record(Consent.Revoke.self, .consent, byHandler: true) { request, _ in (.consent, request.consentID) }
         typealias Privacy = PrivacyV1.PrivacyService
         record(Privacy.ExportTelemetry.self, .privacy) { request, _ in (.site, request.siteID) }
         record(Privacy.AccessPersonalData.self, .privacy)

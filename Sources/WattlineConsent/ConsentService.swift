@@ -1,5 +1,6 @@
 import Foundation
 import WattlineAccess
+import WattlineAudit
 import WattlineCrypto
 import WattlineProtos
 import WattlineStore
@@ -66,7 +67,7 @@ public final class ConsentService: Sendable {
         let id = UUID.v7()
         let digest = try sha256(Array(request.text.utf8))
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
-        let version = try await store.platformTransaction { tx in
+        let version = try await store.transaction(tenant: AuditLog.platform) { tx in
             if !request.policyID.isEmpty,
                try tx.query("SELECT 1 FROM wattline.consent_policy_versions WHERE policy_id = $1 LIMIT 1", [.uuid(policy)]).first == nil {
                 throw CallFailure.notFound("no policy \(policy.lowercased); leave policy_id empty for a new policy")
@@ -85,6 +86,7 @@ public final class ConsentService: Sendable {
             guard let row = inserted.first else {
                 throw CallFailure.alreadyExists("policy \(policy.lowercased) already has version \(request.version) in \(request.locale)")
             }
+            try AuditLog.append(tx, AuditLog.success(of: context, subject: (.policyVersion, id)))
             return try PolicyVersions.read(row, withText: true)
         }
         return .with { $0.policyVersion = version }
@@ -185,6 +187,7 @@ public final class ConsentService: Sendable {
                  PolicyVersions.scopeArray(scopes), .int64(now), .uuid(requestID),
                  .bytea(try keyring.seal(client, tx, table: "consents", column: "client_info_enc", row: consent.bytes)),
                  .bytea(receipt.serializedBytes())])
+            try AuditLog.append(tx, AuditLog.success(of: context, subject: (.consent, consent)))
             return receipt
         }
         return .with { $0.receipt = receipt }
@@ -231,6 +234,7 @@ public final class ConsentService: Sendable {
                 [.uuid(consent), .int64(now), .uuid(requestID), .uuid(principal),
                  .bytea(try keyring.sealText(request.reason, tx, "consents", "revocation_reason_enc", row: consent.bytes)),
                  .bytea(receipt.serializedBytes())])
+            try AuditLog.append(tx, AuditLog.success(of: context, subject: (.consent, consent)))
             return receipt
         }
         return .with { $0.receipt = receipt }

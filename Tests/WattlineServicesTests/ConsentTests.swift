@@ -115,6 +115,13 @@ struct ConsentTests {
             #expect(receipt.policyTextSHA256 == request.documentSHA256)
             // A retry with the same request id returns the same receipt, signing nothing twice.
             #expect(try await consent.sign(request, options: callers.responsible).receipt == receipt)
+            // Recorded once, in the signing transaction, with the consent as subject; the refusals too.
+            let adminOptions = CallOptions(timeout: .seconds(30), authorization: try #require(fixture.authorization[.admin]))
+            let signs = try await AuditV1.AuditService.Client(client).listEvents(.with {
+                $0.tenantID = bytes(fixture.ownTenant); $0.kinds = [.consent]
+            }, options: adminOptions).events.filter { $0.action.hasSuffix("/Sign") }
+            #expect(signs.filter { $0.outcome == .success }.map { $0.subject?.subjectID } == [receipt.consentID])
+            #expect(signs.filter { $0.outcome == .denied }.count == 2 && signs.filter { $0.outcome == .failed }.count == 1)
 
             // Offline: the receipt file and the published keys only.
             let keys = try await Self.keys(client)
