@@ -203,6 +203,31 @@ struct QueryTests {
         }
     }
 
+    @Test("latest values: later time wins, at equal times the later stored; a backlog of old batches changes nothing")
+    func latestPrecedence() async throws {
+        try await ServicesFixture.withServer { fixture, client in
+            let logger = try #require(fixture.authorization[.logger])
+            let viewer = CallOptions(timeout: .seconds(30), authorization: try #require(fixture.authorization[.viewer]))
+            let (energy, power) = (fixture.siteChannels[0], fixture.siteChannels[1])
+            let now = Int64(Date().timeIntervalSince1970 * 1_000)
+            let t = now - 60_000
+            _ = try await IngestTests.stream(client, secret: logger, [Self.batch(1, [(power, t, [(1, 0)]), (energy, t, [(10, 0)])])])
+            try await Compactor(store: fixture.services.store, keyring: TenantKeyring(master: fixture.master)).compactAll(minimumAge: .zero) {
+                Issue.record("compaction failed: \($1)")
+            }
+            // Not compacted: power corrected at t twice (the later stored wins), then old backfill
+            // for both channels, which must not replace anything.
+            _ = try await IngestTests.stream(client, secret: logger, [
+                Self.batch(2, [(power, t, [(2, 0)])]), Self.batch(3, [(power, t, [(3, 0)])]),
+                Self.batch(4, [(power, t - 86_400_000, [(7, 0), (8, 0)]), (energy, t - 86_400_000, [(70, 0)])]),
+            ])
+            let latest = try await TelemetryV1.QueryService.Client(client).readLatest(.with {
+                $0.tenantID = bytes(fixture.ownTenant); $0.channelIDs = [power, energy]
+            }, options: viewer)
+            #expect(latest.channelIDs == [power, energy] && latest.timesMs == [t, t] && latest.values == [3, 10])
+        }
+    }
+
     @Test("bad requests get precise statuses: unknown channel, energy of a non-counter, unknown zone, too many buckets")
     func badRequests() async throws {
         try await ServicesFixture.withServer { fixture, client in

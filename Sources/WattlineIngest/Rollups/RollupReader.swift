@@ -43,15 +43,35 @@ public struct RollupReader: Sendable {
 
     /// Each channel's latest sample: the compacted one, unless a batch not compacted yet holds a
     /// later (or equally timed, stored later) one.
+    ///
+    /// The batches are visited newest end first, and the visit stops at the first batch ending
+    /// before every asked channel's best so far: with a backlog of a logger's batches, only its
+    /// newest are opened. (A channel with no sample at all keeps the visit going to the end.)
     public func latest(_ tx: borrowing TenantTransaction, channels: [UInt64]) throws -> [UInt64: Reading] {
-        var latest = try LatestSample.load(tx, keyring: keyring, channels: channels).mapValues(\.reading)
+        // With each best reading, where it was stored: compacted ones before every batch, batches
+        // in stored order (transaction time, then logger and sequence, as `StoredBatch.inStoredOrder`).
+        typealias Stored = (us: Int64, logger: String, sequence: Int64)
+        var latest = try LatestSample.load(tx, keyring: keyring, channels: channels)
+            .mapValues { (reading: $0.reading, stored: Stored(Int64.min, "", 0)) }
         let wanted = Set(channels)
-        // Only batches reaching past the oldest latest value can change anything.
-        let floor = wanted.allSatisfy { latest[$0] != nil } ? wanted.map { latest[$0]!.timeMs }.min()! : Int64.min
-        try StoredBatch.forEachUncompacted(tx, keyring: keyring, overlapping: floor...Int64.max) { sample in
-            guard wanted.contains(sample.channelID), sample.timeMs >= latest[sample.channelID]?.timeMs ?? Int64.min else { return }
-            latest[sample.channelID] = Reading(timeMs: sample.timeMs, value: sample.value, quality: sample.quality)
+        func floor() -> Int64 { wanted.allSatisfy { latest[$0] != nil } ? wanted.map { latest[$0]!.reading.timeMs }.min()! : Int64.min }
+        let rows = try tx.query(
+            "SELECT \(StoredBatch.selectList), end_ms FROM wattline.ingest_batches WHERE payload IS NOT NULL AND end_ms >= $1 ORDER BY end_ms DESC",
+            [.int64(floor())]).rows
+        for row in rows {
+            guard try row.int64(4) >= floor() else { break }
+            let batch = try StoredBatch(row: row)
+            let stored = Stored(batch.storedUs, batch.logger.uuidString, batch.sequence)
+            try batch.open(tx, keyring: keyring).forEachSample { sample in
+                guard wanted.contains(sample.channelID) else { return }
+                // Later in time wins; at equal times the later stored.
+                if let best = latest[sample.channelID],
+                   (sample.timeMs, stored.us, stored.logger, stored.sequence) < (best.reading.timeMs, best.stored.us, best.stored.logger, best.stored.sequence) {
+                    return
+                }
+                latest[sample.channelID] = (Reading(timeMs: sample.timeMs, value: sample.value, quality: sample.quality), stored)
+            }
         }
-        return latest
+        return latest.mapValues(\.reading)
     }
 }
