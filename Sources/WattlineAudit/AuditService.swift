@@ -30,11 +30,11 @@ public final class AuditService: Sendable {
             conditions.append(condition.replacingOccurrences(of: "$?", with: "$\(parameters.count)"))
         }
         if !request.actorID.isEmpty {
-            guard let actor = UUID(bytes: request.actorID) else { throw CallFailure.invalidArgument("actor_id must be a 16-byte UUID") }
+            let actor = try requiredID(request.actorID, "actor_id")
             add("actor_id = $?", .uuid(actor))
         }
         if !request.subjectID.isEmpty {
-            guard let subject = UUID(bytes: request.subjectID) else { throw CallFailure.invalidArgument("subject_id must be a 16-byte UUID") }
+            let subject = try requiredID(request.subjectID, "subject_id")
             add("subject_id = $?", .uuid(subject))
         }
         if !request.kinds.isEmpty { add("kind::text = ANY($?::text[])", .textArray(request.kinds.map { String($0.rawValue) })) }

@@ -12,9 +12,9 @@ extension ConsentService {
     func sign(_ request: ConsentV1.SignRequest, _ context: CallContext) async throws -> ConsentV1.SignResponse {
         let tenant = TenantID(try context.scopedTenant(named: request.tenantID))
         let person = try Self.person(context)
-        guard let site = UUID(bytes: request.siteID) else { throw CallFailure.invalidArgument("site_id must be a 16-byte UUID") }
-        guard let versionID = UUID(bytes: request.policyVersionID) else { throw CallFailure.invalidArgument("policy_version_id must be a 16-byte UUID") }
-        guard let requestID = UUID(bytes: request.requestID) else { throw CallFailure.invalidArgument("request_id must be a 16-byte UUID") }
+        let site = try requiredID(request.siteID, "site_id")
+        let versionID = try requiredID(request.policyVersionID, "policy_version_id")
+        let requestID = try requiredID(request.requestID, "request_id")
         guard request.documentSHA256.count == 32 else { throw CallFailure.invalidArgument("document_sha256 must be 32 bytes") }
         let scopes = try PolicyVersions.validScopes(request.scopes)
         let client = try Self.clientInfo(request.client)
@@ -61,9 +61,9 @@ extension ConsentService {
     func revoke(_ request: ConsentV1.RevokeRequest, _ context: CallContext) async throws -> ConsentV1.RevokeResponse {
         let tenant = TenantID(try context.scopedTenant(named: request.tenantID))
         let person = try Self.person(context)
-        guard let site = UUID(bytes: request.siteID) else { throw CallFailure.invalidArgument("site_id must be a 16-byte UUID") }
-        guard let consent = UUID(bytes: request.consentID) else { throw CallFailure.invalidArgument("consent_id must be a 16-byte UUID") }
-        guard let requestID = UUID(bytes: request.requestID) else { throw CallFailure.invalidArgument("request_id must be a 16-byte UUID") }
+        let site = try requiredID(request.siteID, "site_id")
+        let consent = try requiredID(request.consentID, "consent_id")
+        let requestID = try requiredID(request.requestID, "request_id")
         guard request.reason.count <= 500 else { throw CallFailure.invalidArgument("reason must be at most 500 characters") }
         _ = try Self.clientInfo(request.client)
         let (keyring, signer) = (keyring, signer)

@@ -61,7 +61,7 @@ public final class ConsentService: Sendable {
         let scopes = try PolicyVersions.validScopes(request.scopes)
         let policy: UUID
         if request.policyID.isEmpty { policy = UUID.v7() } else {
-            guard let id = UUID(bytes: request.policyID) else { throw CallFailure.invalidArgument("policy_id must be a 16-byte UUID") }
+            let id = try requiredID(request.policyID, "policy_id")
             policy = id
         }
         let id = UUID.v7()
@@ -97,7 +97,7 @@ public final class ConsentService: Sendable {
         var conditions: [String] = []
         var parameters: [PGValue] = []
         if !request.policyID.isEmpty {
-            guard let policy = UUID(bytes: request.policyID) else { throw CallFailure.invalidArgument("policy_id must be a 16-byte UUID") }
+            let policy = try requiredID(request.policyID, "policy_id")
             parameters.append(.uuid(policy))
             conditions.append("policy_id = $\(parameters.count)")
         }
@@ -128,10 +128,10 @@ public final class ConsentService: Sendable {
             let row: PGRow?
             switch request.selector {
             case .policyVersionID(let bytes)?:
-                guard let id = UUID(bytes: bytes) else { throw CallFailure.invalidArgument("policy_version_id must be a 16-byte UUID") }
+                let id = try requiredID(bytes, "policy_version_id")
                 row = try tx.query("SELECT \(PolicyVersions.columns) FROM wattline.consent_policy_versions WHERE policy_version_id = $1", [.uuid(id)]).first
             case .latest(let selector)?:
-                guard let policy = UUID(bytes: selector.policyID) else { throw CallFailure.invalidArgument("latest.policy_id must be a 16-byte UUID") }
+                let policy = try requiredID(selector.policyID, "latest.policy_id")
                 row = try PolicyVersions.latest({ try tx.query($0, $1) }, policy: policy, locale: selector.locale.isEmpty ? "en" : selector.locale)
             case nil:
                 throw CallFailure.invalidArgument("selector must be set: policy_version_id or latest")
@@ -146,7 +146,7 @@ public final class ConsentService: Sendable {
 
     func status(_ request: ConsentV1.GetStatusRequest, _ context: CallContext) async throws -> ConsentV1.GetStatusResponse {
         let tenant = TenantID(try context.scopedTenant(named: request.tenantID))
-        guard let site = UUID(bytes: request.siteID) else { throw CallFailure.invalidArgument("site_id must be a 16-byte UUID") }
+        let site = try requiredID(request.siteID, "site_id")
         let scopes = try await store.transaction(tenant: tenant) { tx in try ConsentStatus.scopes(tx, site: site) }
         return .with {
             $0.siteID = site.bytes
@@ -156,7 +156,7 @@ public final class ConsentService: Sendable {
 
     func listReceipts(_ request: ConsentV1.ListReceiptsRequest, _ context: CallContext) async throws -> ConsentV1.ListReceiptsResponse {
         let tenant = TenantID(try context.scopedTenant(named: request.tenantID))
-        guard let site = UUID(bytes: request.siteID) else { throw CallFailure.invalidArgument("site_id must be a 16-byte UUID") }
+        let site = try requiredID(request.siteID, "site_id")
         let size = request.pageSize == 0 ? 50 : Int(min(request.pageSize, 500))
         let offset = request.pageToken.isEmpty ? 0 : Int(request.pageToken) ?? -1
         guard offset >= 0 else { throw CallFailure.invalidArgument("page_token is not one this service gave") }

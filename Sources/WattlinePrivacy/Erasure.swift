@@ -22,7 +22,7 @@ struct Erasure {
             throw CallFailure.permissionDenied("only a person asks for an erasure")
         }
         guard request.reason.count <= 500 else { throw CallFailure.invalidArgument("reason must be at most 500 characters") }
-        let person = request.identityID.isEmpty ? caller : try UUID(bytes: request.identityID) ?? { throw CallFailure.invalidArgument("identity_id must be a 16-byte UUID") }()
+        let person = try optionalID(request.identityID, "identity_id") ?? caller
         let onlyTenant: UUID?
         if request.tenantID.isEmpty {
             onlyTenant = nil
@@ -31,7 +31,7 @@ struct Erasure {
                 throw CallFailure.unauthenticated("the current password is wrong")
             }
         } else {
-            guard let tenant = UUID(bytes: request.tenantID) else { throw CallFailure.invalidArgument("tenant_id must be a 16-byte UUID") }
+            let tenant = try requiredID(request.tenantID, "tenant_id")
             guard let role = grants.tenantRoles[tenant.lowercased], role.includes(.admin) else {
                 throw CallFailure.permissionDenied("only an admin of the tenant erases a member's data there")
             }
@@ -108,7 +108,7 @@ struct Erasure {
         guard case .person(let callerText, _, let grants)? = context.principal as? Principal, let caller = UUID(uuidString: callerText) else {
             throw CallFailure.permissionDenied("only a person reads an erasure")
         }
-        guard let id = UUID(bytes: request.erasureID) else { throw CallFailure.invalidArgument("erasure_id must be a 16-byte UUID") }
+        let id = try requiredID(request.erasureID, "erasure_id")
         guard let bytes = try await store.platformTransaction({ tx in
             try tx.query("SELECT erasure FROM wattline.erasures WHERE erasure_id = $1", [.uuid(id)]).first.map { try $0.bytes(0) }
         }) else { throw CallFailure.notFound("no such erasure") }

@@ -18,7 +18,7 @@ struct Offboarding {
         guard case .person(let operatorText, _, _)? = context.principal as? Principal, let operatorID = UUID(uuidString: operatorText) else {
             throw CallFailure.permissionDenied("only a platform operator off-boards a tenant")
         }
-        guard let tenantUUID = UUID(bytes: request.tenantID) else { throw CallFailure.invalidArgument("tenant_id must be a 16-byte UUID") }
+        let tenantUUID = try requiredID(request.tenantID, "tenant_id")
         let tenant = TenantID(tenantUUID)
         let keyring = keyring
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
@@ -86,7 +86,7 @@ struct Offboarding {
     ]
 
     func status(_ request: PrivacyV1.GetOffboardingStatusRequest) async throws -> PrivacyV1.GetOffboardingStatusResponse {
-        guard let id = UUID(bytes: request.jobID) else { throw CallFailure.invalidArgument("job_id must be a 16-byte UUID") }
+        let id = try requiredID(request.jobID, "job_id")
         guard let bytes = try await store.platformTransaction({ tx in
             try tx.query("SELECT job FROM wattline.offboarding_jobs WHERE job_id = $1", [.uuid(id)]).first.map { try $0.bytes(0) }
         }) else { throw CallFailure.notFound("no such off-boarding job") }

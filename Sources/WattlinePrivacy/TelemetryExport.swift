@@ -27,7 +27,7 @@ struct TelemetryExport {
         _ request: PrivacyV1.ExportTelemetryRequest, _ responses: ResponseWriter<PrivacyV1.ExportTelemetryResponse>, _ context: CallContext
     ) async throws {
         let tenant = TenantID(try context.scopedTenant(named: request.tenantID))
-        guard let site = UUID(bytes: request.siteID) else { throw CallFailure.invalidArgument("site_id must be a 16-byte UUID") }
+        let site = try requiredID(request.siteID, "site_id")
         guard request.format == .csv || request.format == .jsonLines else { throw CallFailure.invalidArgument("format must be CSV or JSON_LINES") }
         guard let range = request.range, range.startMs < range.endMs else { throw CallFailure.invalidArgument("range must have start_ms < end_ms") }
         guard range.endMs - range.startMs <= Self.maxRangeMs else { throw CallFailure.invalidArgument("range must be at most 366 days") }
